@@ -1,0 +1,6 @@
+import sys
+
+from ..cli import run_main
+from .cli import main
+
+sys.exit(run_main(main, None))

@@ -1,0 +1,200 @@
+"""``m2m-bench data``: info, validate, verify, release and push dataset versions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import ChecksumError, DatasetNotFound, M2MError
+from ..schema import Violation, validate_records
+from ._manifest import MANIFEST, read_manifest, split_of, verify_folder
+from ._paths import find_dataset, list_versions, version_dir
+from ._push import push_version
+from ._readers import read_jsonl, read_parquet
+from ._specs import SPECS
+from ._write import read_releases, write_version
+
+#: Keys of authored source files that are not record fields (used for splitting/coverage).
+SOURCE_META_KEYS = ("split", "domain", "family")
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    names = [args.name] if args.name else [n for n in SPECS if _has(n)]
+    console = Console()
+    for name in names:
+        versions = list_versions(name)
+        table = Table(title=f"{name} ({find_dataset(name)})")
+        for col in ("version", "records", "splits", "era_cot", "content hash"):
+            table.add_column(col)
+        for v in versions:
+            m = read_manifest(version_dir(name, v))
+            splits = ", ".join(f"{s} {n}" for s, n in m["splits"].items())
+            era = ", ".join(f"{s} {n}" for s, n in m.get("era_cot_splits", {}).items()) or "-"
+            table.add_row(v, str(m["num_records"]), splits, era, m["content_hash"][:16])
+        console.print(table)
+    return 0
+
+
+def _has(name: str) -> bool:
+    try:
+        return bool(list_versions(name))
+    except DatasetNotFound:
+        return False
+
+
+def validate_folder(folder: Path) -> list[Violation]:
+    """Every violation in a version folder: checksums, schemas, records, cross-split ids."""
+    out: list[Violation] = []
+    try:
+        verify_folder(folder, check_content=True)
+    except ChecksumError as e:
+        out.append(Violation(str(folder / MANIFEST), None, "<checksum>", str(e)))
+    except DatasetNotFound as e:
+        out.append(Violation(str(folder), None, "<manifest>", str(e)))
+    seen: dict[str, str] = {}
+    data_ids: set[str] = set()
+    for p in sorted((folder / "data").glob("*.parquet")):
+        records, problems = read_parquet(p)
+        out += problems
+        out += validate_records(records, file=str(p), seen_ids=seen)
+        data_ids |= {r.get("id") for r in records}
+    era_seen: dict[str, str] = {}
+    for p in sorted((folder / "era_cot").glob("*.parquet")) if (folder / "era_cot").is_dir() else []:
+        records, problems = read_parquet(p)
+        out += problems + validate_records(records, file=str(p), seen_ids=era_seen)
+        for r in records:
+            if r.get("era_cot") is None:
+                out.append(Violation(str(p), r.get("id"), "era_cot", "records of the era_cot config must carry annotations"))
+            if r.get("id") not in data_ids:
+                out.append(Violation(str(p), r.get("id"), "id", f"not in the default config of split {split_of(p.name)!r}"))
+    return out
+
+
+def validate_path(path: Path) -> list[Violation]:
+    if not path.exists():
+        raise DatasetNotFound(f"{path}: no such file or directory")
+    if path.is_dir():
+        if (path / MANIFEST).is_file():
+            return validate_folder(path)
+        if (path / "versions").is_dir():
+            out: list[Violation] = []
+            for v in sorted(p for p in (path / "versions").iterdir() if p.is_dir()):
+                out += validate_folder(v)
+            return out
+        raise DatasetNotFound(f"{path}: not a dataset version folder (no {MANIFEST}) nor a dataset folder")
+    if path.suffix == ".parquet":
+        records, problems = read_parquet(path)
+        return problems + validate_records(records, file=str(path))
+    if path.suffix in (".jsonl", ".json"):
+        records, problems = read_jsonl(path)
+        return problems + validate_records(records, file=str(path))
+    raise DatasetNotFound(f"{path}: expected a .parquet or .jsonl file or a dataset folder")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    total = 0
+    for raw in args.paths:
+        violations = validate_path(Path(raw))
+        total += len(violations)
+        for v in violations:
+            print(str(v))
+        print(f"{raw}: {'OK' if not violations else f'{len(violations)} violation(s)'}", file=sys.stderr)
+    return 1 if total else 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    names = [args.name] if args.name else [n for n in SPECS if _has(n)]
+    for name in names:
+        versions = [args.version] if args.version else list_versions(name)
+        releases = read_releases(find_dataset(name).parent).get(name, {})
+        for v in versions:
+            m = verify_folder(version_dir(name, v), check_content=True)
+            lock = releases.get(v)
+            if lock is not None and lock["content_hash"] != m["content_hash"]:
+                raise ChecksumError(f"{name} {v}: content hash differs from the release record")
+            print(f"{name} {v}: OK ({m['num_records']} records, content {m['content_hash'][:16]})")
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    splits: dict[str, list[dict]] = {}
+    problems: list[Violation] = []
+    for raw in args.records:
+        p = Path(raw)
+        if not p.is_file():
+            raise DatasetNotFound(f"{p}: no such file")
+        records, bad = read_jsonl(p)
+        problems += bad
+        for i, rec in enumerate(records):
+            split = rec.get("split") if isinstance(rec, dict) else None
+            if split not in ("train", "validation", "test"):
+                problems.append(Violation(str(p), str(rec.get("id", f"#{i}")), "split", f"must be train, validation or test, got {split!r}"))
+                continue
+            splits.setdefault(split, []).append({k: v for k, v in rec.items() if k not in SOURCE_META_KEYS})
+    if problems:
+        for v in problems:
+            print(v, file=sys.stderr)
+        raise M2MError(f"{len(problems)} problem(s) in the input; nothing written")
+    extra = {}
+    for item in args.extra or []:
+        rel, _, src = item.partition("=")
+        extra[rel] = Path(src)
+    folder = write_version(
+        args.name,
+        args.version,
+        splits,
+        changelog=Path(args.changelog).read_text(encoding="utf-8"),
+        card_body=Path(args.card).read_text(encoding="utf-8"),
+        extra_files=extra,
+    )
+    print(json.dumps(read_manifest(folder)["splits"]), "->", folder)
+    return 0
+
+
+def _cmd_push(args: argparse.Namespace) -> int:
+    paths = push_version(args.repo, args.name, args.version, dry_run=args.dry_run)
+    verb = "would upload" if args.dry_run else "uploaded"
+    print(f"{verb} {len(paths)} files of {args.name} {args.version} to {args.repo} (tag v{args.version}):")
+    for p in paths:
+        print(f"  {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="m2m-bench data", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("info", help="versions, splits and counts of the shipped datasets")
+    p.add_argument("name", nargs="?", help="dataset name (default: all)")
+    p.set_defaults(fn=_cmd_info)
+    p = sub.add_parser("validate", help="validate record files or version folders; non-zero exit on any violation")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(fn=_cmd_validate)
+    p = sub.add_parser("verify", help="verify checksums and content hashes of shipped versions")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--version")
+    p.set_defaults(fn=_cmd_verify)
+    p = sub.add_parser("release", help="write a new immutable version from JSONL records with a 'split' key")
+    p.add_argument("--name", default="m2m")
+    p.add_argument("--version", required=True)
+    p.add_argument("--records", nargs="+", required=True)
+    p.add_argument("--changelog", required=True, help="markdown file: this version's changelog entry")
+    p.add_argument("--card", required=True, help="markdown file: the dataset card body")
+    p.add_argument("--extra", action="append", metavar="REL=PATH", help="extra file to ship in the version")
+    p.set_defaults(fn=_cmd_release)
+    p = sub.add_parser("push", help="upload a version to the Hugging Face Hub and tag it vX.Y.Z")
+    p.add_argument("--repo", required=True, metavar="ORG/NAME")
+    p.add_argument("--name", default="m2m")
+    p.add_argument("--version", required=True)
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(fn=_cmd_push)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)

