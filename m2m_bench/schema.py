@@ -277,11 +277,13 @@ def validate_records(
     return out
 
 
-def check_table_schema(table: pa.Table | pa.Schema, file: str) -> list[Violation]:
+def check_table_schema(
+    table: pa.Table | pa.Schema, file: str, expected: pa.Schema = M2M_SCHEMA
+) -> list[Violation]:
     """File-level violations: columns missing, extra, or of the wrong arrow type."""
     schema = table if isinstance(table, pa.Schema) else table.schema
     out = []
-    for f in M2M_SCHEMA:
+    for f in expected:
         if f.name not in schema.names:
             out.append(Violation(file, None, f.name, "column is missing"))
         elif not schema.field(f.name).type.equals(f.type):
@@ -289,8 +291,8 @@ def check_table_schema(table: pa.Table | pa.Schema, file: str) -> list[Violation
                 Violation(file, None, f.name, f"column has type {schema.field(f.name).type}, expected {f.type}")
             )
     for name in schema.names:
-        if name not in M2M_SCHEMA.names:
-            out.append(Violation(file, None, name, "column is not part of M2M record v1"))
+        if name not in expected.names:
+            out.append(Violation(file, None, name, "column is not part of the dataset's schema"))
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetNotFound
-from ._manifest import verify_folder
+from ._manifest import MANIFEST, sha256_file, verify_folder
 from ._paths import version_dir
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -22,6 +22,16 @@ def resolve(name: str, version: str | None = None) -> Path:
     if os.sep in name or name.startswith("."):
         raise DatasetNotFound(f"{name}: no such dataset version folder (no manifest.json there)")
     return version_dir(name, version)
+
+
+def cache_root() -> Path:
+    env = os.environ.get("M2M_BENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "m2m-bench"
+
+
+def _cache_dir(folder: Path) -> Path:
+    digest = sha256_file(folder / MANIFEST)[:20]
+    return cache_root() / "hf-datasets" / f"{folder.name}-{digest}"
 
 
 def load_dataset(
@@ -47,6 +57,9 @@ def load_dataset(
         return datasets.load_dataset(name, config, split=split, revision=revision, **kwargs)
     folder = resolve(name, version)
     manifest = verify_folder(folder) if verify else None
+    # `datasets` caches local folders under a key that does not always change with the
+    # folder's path or content; a cache directory per manifest makes stale hits impossible.
+    kwargs.setdefault("cache_dir", str(_cache_dir(folder)))
     if split is not None and manifest is not None and split not in manifest["splits"]:
         raise DatasetNotFound(
             f"{folder}: no split {split!r}; splits: {', '.join(manifest['splits'])}"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..schema import Violation, check_table_schema
+from ..schema import M2M_SCHEMA, Violation, check_table_schema
 
 #: Largest JSON Lines file read for validation (bytes) and longest line.
 MAX_JSONL_BYTES = 512 * 1024 * 1024
@@ -43,11 +44,11 @@ def read_jsonl(path: Path, strip_keys: tuple[str, ...] = ()) -> tuple[list[dict]
     return out, bad
 
 
-def read_parquet(path: Path, expect_schema: bool = True) -> tuple[list[dict], list[Violation]]:
+def read_parquet(path: Path, expected: pa.Schema | None = M2M_SCHEMA) -> tuple[list[dict], list[Violation]]:
     """Records of a parquet file plus file-level schema violations (bad files do not raise)."""
     try:
         table = pq.read_table(path)
     except Exception as e:  # noqa: BLE001 - any arrow error is a property of the file
         return [], [Violation(str(path), None, "<file>", f"not a readable parquet file: {e}")]
-    problems = check_table_schema(table, str(path)) if expect_schema else []
+    problems = check_table_schema(table, str(path), expected) if expected is not None else []
     return table.to_pylist(), problems

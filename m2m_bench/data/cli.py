@@ -13,8 +13,8 @@ from ._manifest import MANIFEST, read_manifest, split_of, verify_folder
 from ._paths import find_dataset, list_versions, version_dir
 from ._push import push_version
 from ._readers import read_jsonl, read_parquet
-from ._specs import SPECS
-from ._write import read_releases, write_version
+from ._specs import SPECS, get_spec
+from ._write import SPLIT_ORDER, read_releases, write_version
 
 #: Keys of authored source files that are not record fields (used for splitting/coverage).
 SOURCE_META_KEYS = ("split", "domain", "family")
@@ -25,7 +25,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     names = [args.name] if args.name else [n for n in SPECS if _has(n)]
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     for name in names:
         versions = list_versions(name)
         table = Table(title=f"{name} ({find_dataset(name)})")
@@ -33,11 +33,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
             table.add_column(col)
         for v in versions:
             m = read_manifest(version_dir(name, v))
-            splits = ", ".join(f"{s} {n}" for s, n in m["splits"].items())
+            splits = ", ".join(f"{s} {n}" for s, n in _ordered(m["splits"]))
             era = ", ".join(f"{s} {n}" for s, n in m.get("era_cot_splits", {}).items()) or "-"
             table.add_row(v, str(m["num_records"]), splits, era, m["content_hash"][:16])
         console.print(table)
     return 0
+
+
+def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
+    rank = {s: i for i, s in enumerate(SPLIT_ORDER)}
+    return sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
 def _has(name: str) -> bool:
@@ -47,25 +52,33 @@ def _has(name: str) -> bool:
         return False
 
 
-def validate_folder(folder: Path) -> list[Violation]:
-    """Every violation in a version folder: checksums, schemas, records, cross-split ids."""
+def validate_folder(folder: Path, ignore: tuple[str, ...] = ()) -> list[Violation]:
+    """Every violation in a version folder: checksums, schemas, records, cross-split ids.
+
+    The dataset's spec (schema and record validator) is chosen by the manifest's ``name``.
+    """
     out: list[Violation] = []
+    name = "m2m"
     try:
-        verify_folder(folder, check_content=True)
+        name = read_manifest(folder).get("name", "m2m")
+        verify_folder(folder, check_content=True, ignore=ignore)
     except ChecksumError as e:
         out.append(Violation(str(folder / MANIFEST), None, "<checksum>", str(e)))
     except DatasetNotFound as e:
         out.append(Violation(str(folder), None, "<manifest>", str(e)))
-    seen: dict[str, str] = {}
-    data_ids: set[str] = set()
+    spec = get_spec(name)
+    splits: dict[str, list[dict]] = {}
+    files: dict[str, str] = {}
     for p in sorted((folder / "data").glob("*.parquet")):
-        records, problems = read_parquet(p)
+        records, problems = read_parquet(p, spec.schema)
         out += problems
-        out += validate_records(records, file=str(p), seen_ids=seen)
-        data_ids |= {r.get("id") for r in records}
+        splits.setdefault(split_of(p.name), []).extend(records)
+        files[split_of(p.name)] = str(p)
+    out += spec.validate(splits, files)
+    data_ids = {r.get("id") for recs in splits.values() for r in recs}
     era_seen: dict[str, str] = {}
     for p in sorted((folder / "era_cot").glob("*.parquet")) if (folder / "era_cot").is_dir() else []:
-        records, problems = read_parquet(p)
+        records, problems = read_parquet(p, spec.schema)
         out += problems + validate_records(records, file=str(p), seen_ids=era_seen)
         for r in records:
             if r.get("era_cot") is None:
@@ -79,13 +92,15 @@ def validate_path(path: Path) -> list[Violation]:
     if not path.exists():
         raise DatasetNotFound(f"{path}: no such file or directory")
     if path.is_dir():
-        if (path / MANIFEST).is_file():
-            return validate_folder(path)
-        if (path / "versions").is_dir():
+        if (path / "versions").is_dir():  # a dataset folder: every version, then the mirror
             out: list[Violation] = []
             for v in sorted(p for p in (path / "versions").iterdir() if p.is_dir()):
                 out += validate_folder(v)
+            if (path / MANIFEST).is_file():
+                out += validate_folder(path, ignore=("versions",))
             return out
+        if (path / MANIFEST).is_file():
+            return validate_folder(path)
         raise DatasetNotFound(f"{path}: not a dataset version folder (no {MANIFEST}) nor a dataset folder")
     if path.suffix == ".parquet":
         records, problems = read_parquet(path)
@@ -136,6 +151,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
                 problems.append(Violation(str(p), str(rec.get("id", f"#{i}")), "split", f"must be train, validation or test, got {split!r}"))
                 continue
             splits.setdefault(split, []).append({k: v for k, v in rec.items() if k not in SOURCE_META_KEYS})
+    for raw in args.annotations or []:
+        problems += _attach_era_cot(Path(raw), splits)
     if problems:
         for v in problems:
             print(v, file=sys.stderr)
@@ -154,6 +171,27 @@ def _cmd_release(args: argparse.Namespace) -> int:
     )
     print(json.dumps(read_manifest(folder)["splits"]), "->", folder)
     return 0
+
+
+def _attach_era_cot(path: Path, splits: dict[str, list[dict]]) -> list[Violation]:
+    """Attach ERA-CoT annotations from a JSON object ``{record_id: era_cot}`` (keys starting
+    with ``_`` are comments); an id that is not among the records is a violation."""
+    if not path.is_file():
+        raise DatasetNotFound(f"{path}: no such file")
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        return [Violation(str(path), None, "<file>", f"not valid JSON: {e}")]
+    by_id = {r.get("id"): r for recs in splits.values() for r in recs}
+    out = []
+    for rid, era in table.items():
+        if rid.startswith("_"):
+            continue
+        if rid not in by_id:
+            out.append(Violation(str(path), rid, "id", "annotation for an id that is not among the records"))
+        else:
+            by_id[rid]["era_cot"] = era
+    return out
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
@@ -184,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", nargs="+", required=True)
     p.add_argument("--changelog", required=True, help="markdown file: this version's changelog entry")
     p.add_argument("--card", required=True, help="markdown file: the dataset card body")
+    p.add_argument("--annotations", action="append", metavar="FILE", help="JSON {record_id: era_cot} to attach")
     p.add_argument("--extra", action="append", metavar="REL=PATH", help="extra file to ship in the version")
     p.set_defaults(fn=_cmd_release)
     p = sub.add_parser("push", help="upload a version to the Hugging Face Hub and tag it vX.Y.Z")

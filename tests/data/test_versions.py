@@ -157,3 +157,13 @@ def test_bad_version_strings_are_refused(data_root, splits):
 def test_semver_ordering():
     order = ["0.1.0", "0.10.0", "1.0.0-rc", "1.0.0-rc.2", "1.0.0", "1.0.1"]
     assert sorted(reversed(order), key=version_key) == order
+
+
+def test_same_version_name_in_two_roots_never_shares_a_cache(tmp_path, monkeypatch, splits, record_factory):
+    a, b = tmp_path / "a", tmp_path / "b"
+    release(a, splits)
+    release(b, {"train": [record_factory("only")]})
+    monkeypatch.setenv("M2M_BENCH_DATASETS", str(a))
+    assert len(m2m_bench.load_dataset("m2m", split="train")) == 4
+    monkeypatch.setenv("M2M_BENCH_DATASETS", str(b))
+    assert m2m_bench.load_dataset("m2m", split="train")["id"] == ["only"]
