@@ -194,6 +194,43 @@ def _attach_era_cot(path: Path, splits: dict[str, list[dict]]) -> list[Violation
     return out
 
 
+def read_source_meta(paths: list[str]) -> dict[str, dict[str, str]]:
+    """id -> {domain, family} from authored source JSONL files."""
+    meta: dict[str, dict[str, str]] = {}
+    for raw in paths:
+        records, _ = read_jsonl(Path(raw))
+        for r in records:
+            if isinstance(r, dict) and "id" in r:
+                meta[r["id"]] = {k: r[k] for k in ("domain", "family") if k in r}
+    return meta
+
+
+def _cmd_quality(args: argparse.Namespace) -> int:
+    import yaml
+
+    from ._manifest import read_split_records
+    from ._load import resolve
+    from .quality import quality_report, render_figures
+
+    folder = resolve(args.name, args.version)
+    verify_folder(folder)
+    splits = read_split_records(folder)
+    meta = read_source_meta(args.meta or [])
+    taxonomy = yaml.safe_load(Path(args.taxonomy).read_text()) if args.taxonomy else None
+    report = quality_report(splits, meta=meta, taxonomy=taxonomy, min_distinct_skills=args.min_distinct_skills)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "quality.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        if args.figures:
+            render_figures(splits, out)
+    for name, c in report["checks"].items():
+        print(f"{'PASS' if c['pass'] else 'FAIL'}  {name} = {c['value']} (must be {c['rule']})")
+    print(f"latent overlap: {report['latent_overlap']}")
+    print(f"distinct skills {report['distinct_skills']}, distinct action verbs {report['distinct_action_verbs']}")
+    return 0 if report["passed"] else 1
+
+
 def _cmd_push(args: argparse.Namespace) -> int:
     paths = push_version(args.repo, args.name, args.version, dry_run=args.dry_run)
     verb = "would upload" if args.dry_run else "uploaded"
@@ -225,6 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotations", action="append", metavar="FILE", help="JSON {record_id: era_cot} to attach")
     p.add_argument("--extra", action="append", metavar="REL=PATH", help="extra file to ship in the version")
     p.set_defaults(fn=_cmd_release)
+    p = sub.add_parser("quality", help="dataset quality checks (duplicates, latent intent, diversity)")
+    p.add_argument("name", nargs="?", default="m2m")
+    p.add_argument("--version")
+    p.add_argument("--meta", nargs="*", help="authored source JSONL files with domain/family per id")
+    p.add_argument("--taxonomy", help="taxonomy.yaml for coverage per domain")
+    p.add_argument("--min-distinct-skills", type=int, default=0)
+    p.add_argument("--out", help="folder for quality.json (and figures with --figures)")
+    p.add_argument("--figures", action="store_true")
+    p.set_defaults(fn=_cmd_quality)
     p = sub.add_parser("push", help="upload a version to the Hugging Face Hub and tag it vX.Y.Z")
     p.add_argument("--repo", required=True, metavar="ORG/NAME")
     p.add_argument("--name", default="m2m")
