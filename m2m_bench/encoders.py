@@ -34,7 +34,8 @@ class Encoder:
         if self.name == DEFAULT_ENCODER or os.path.isdir(path):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self._model = SentenceTransformer(path, device=device)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
@@ -50,7 +51,11 @@ class Encoder:
         return np.asarray(emb, dtype=np.float32)
 
 
-@lru_cache(maxsize=4)
 def get_encoder(name_or_path: str | None = None) -> Encoder:
     """The process-wide encoder for ``name_or_path`` (default all-MiniLM-L6-v2), loaded once."""
-    return Encoder(name_or_path)
+    return _cached_encoder(name_or_path or DEFAULT_ENCODER)
+
+
+@lru_cache(maxsize=4)
+def _cached_encoder(name: str) -> Encoder:
+    return Encoder(name)
