@@ -273,3 +273,43 @@ def render_figures(splits: Mapping[str, list[dict]], out_dir) -> dict[str, str]:
     fig.savefig(out / "top50_words.png", metadata={"Software": None})
     plt.close(fig)
     return {"skills_wordcloud": "skills_wordcloud.png", "top50_words": "top50_words.png"}
+
+
+def quality_markdown(report: dict[str, Any], figures_dir: str = "quality") -> str:
+    """The quality section of a dataset card, rendered from :func:`quality_report`."""
+
+    def q(d: dict[str, float]) -> str:
+        return " / ".join(f"{d.get(k, 0):g}" for k in ("min", "p25", "median", "p75", "max"))
+
+    checks = "\n".join(
+        f"| `{k}` | {v['value']} | {v['rule']} | {'pass' if v['pass'] else 'FAIL'} |" for k, v in report["checks"].items()
+    )
+    lat, lengths = report["latent_overlap"], report["lengths"]
+    verbs = ", ".join(f"{v} ({n})" for v, n in report["top_action_verbs"][:15])
+    skills = ", ".join(f"{s} ({n})" for s, n in report["top_skills"][:15])
+    parts = [
+        f"## Quality report (quality v{report['quality_version']}, `{figures_dir}/report.json`)",
+        "Computed by `m2m-bench data quality` (definitions in `m2m_bench/data/quality.py`).",
+        "| check | value | rule | status |\n|---|---|---|---|\n" + checks,
+        "\n".join(
+            [
+                f"- Records: {report['records']} ({', '.join(f'{s} {n}' for s, n in report['splits'].items())}).",
+                f"- Repeated actions (one action text for several conversations): {report['repeated_action_share']:.2%} of records.",
+                "- Latent intent, share of the action's content lemmas found in the conversation "
+                f"(min / p25 / median / p75 / max): {q(lat)}; histogram over [0, 1] in tenths: {lat.get('histogram')}.",
+                f"- Distinct skills: {report['distinct_skills']}; distinct action verbs: {report['distinct_action_verbs']}.",
+                f"- Most frequent action verbs: {verbs}.",
+                f"- Most frequent skills: {skills}.",
+                f"- Lengths (min / p25 / median / p75 / max): conversation words {q(lengths['conversation_words'])}; "
+                f"action words {q(lengths['action_words'])}; skills per record {q(lengths['skills_per_record'])}.",
+            ]
+        ),
+    ]
+    if report.get("coverage"):
+        rows = "\n".join(
+            f"| {d} | {v['records']} | {v['families_used']} | {v['taxonomy_families_used']} / {v['taxonomy_families']} |"
+            for d, v in sorted(report["coverage"].items())
+        )
+        parts.append("Coverage of the scenario taxonomy:\n\n| domain | records | families used | taxonomy families used |\n|---|---|---|---|\n" + rows)
+    parts.append(f"![Word cloud of skills]({figures_dir}/skills_wordcloud.png)\n\n![The 50 most frequent content words]({figures_dir}/top50_words.png)")
+    return "\n\n".join(parts)
