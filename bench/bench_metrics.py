@@ -169,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 
     score_tasks(TASKS, outputs, records, encoder=encoder)  # warm-up: lemmatizer dictionary, torch
     encoder.encode(texts)
+    def fresh(fn):  # the encoder remembers texts it has embedded: time real encoding only
+        return lambda: (encoder.clear_memo(), fn())[1]
+
     t_raw, t_harness = interleaved_best(
-        [lambda: encoder.encode(texts), lambda: score_tasks(TASKS, outputs, records, encoder=encoder)],
+        [fresh(lambda: encoder.encode(texts)), fresh(lambda: score_tasks(TASKS, outputs, records, encoder=encoder))],
         args.repeat,
     )
     t_cpu_only = best_of(lambda: score_tasks(["format"], outputs, records), args.repeat)
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     shares = []
     for _ in range(args.repeat):
         clear_caches()
+        encoder.clear_memo()
         timed = TimedEncoder(encoder)
         t = time.perf_counter()
         score_tasks(TASKS, outputs, records, encoder=timed)

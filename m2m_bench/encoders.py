@@ -14,6 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+#: Texts whose embeddings an encoder keeps (a text encoded again is a dictionary lookup).
+MEMO_SIZE = 200_000
 _LOCK = threading.Lock()
 
 
@@ -36,19 +38,31 @@ class Encoder:
         self._model = SentenceTransformer(path, device=device)
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
+        self._memo: dict[str, np.ndarray] = {}
+
+    def clear_memo(self) -> None:
+        """Forget remembered embeddings (benchmarks time the model, not the dictionary)."""
+        with _LOCK:
+            self._memo.clear()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-norm embeddings of ``texts``; each distinct text is encoded once per process."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with _LOCK:
-            emb = self._model.encode(
-                list(texts),
-                batch_size=batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(emb, dtype=np.float32)
+            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+            if missing:
+                emb = self._model.encode(
+                    missing,
+                    batch_size=batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+                if len(self._memo) + len(missing) > MEMO_SIZE:
+                    self._memo.clear()
+                self._memo.update(zip(missing, np.asarray(emb, dtype=np.float32), strict=True))
+            return np.stack([self._memo[t] for t in texts])
 
 
 def get_encoder(name_or_path: str | None = None) -> Encoder:
