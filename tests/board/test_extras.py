@@ -124,7 +124,7 @@ def test_motion_only_controller_submission(tmp_path):
     assert entry.table_key[0] == "motion" and entry.results["schema"] == "m2m-bench-board-motion"
     got = {s.metric: s.value for s in entry.scores}
     assert got["motion.fall_rate"] == pytest.approx(0.5)
-    assert got["motion.survival_time_s"] == pytest.approx((30 + 15) / 2 / 30)
+    assert got["motion.survival_time_s"] == pytest.approx((29 + 14) / 2 / 30)  # T states = T - 1 steps
     assert leaderboard.main(["build", "--root", str(root)]) == 0
     html = (root / "site" / "index.html").read_text()
     assert "Motion controllers — physical metrics" in html

@@ -22,7 +22,8 @@ def test_motion_metrics_are_recomputed_from_the_episodes():
     # speed; constant penetration; linear motion has zero jerk.
     assert got["motion.fall_rate"] == pytest.approx(0.5)
     assert got["motion.survival_rate"] == pytest.approx(0.5)
-    assert got["motion.survival_time_s"] == pytest.approx((40 + 20) / 2 * DT)
+    # an episode of T recorded states holds T - 1 simulated steps (sim.metrics.survival_time)
+    assert got["motion.survival_time_s"] == pytest.approx((39 + 19) / 2 * DT)
     assert got["motion.foot_sliding_mps"] == pytest.approx((0.3 + 0.6) / 2)
     assert got["motion.ground_penetration_m"] == pytest.approx(0.01)
     assert got["motion.jerk_mps3"] == pytest.approx(0.0, abs=1e-6)
