@@ -17,9 +17,19 @@ Baselines:
 * ``smollm2-135m-zeroshot``: ``smollm2``, SmolLM2-135M-Instruct zero-shot with the canonical
   prompt, greedy decoding (generation is cached, so an interrupted run resumes).
 
+Motion controllers (motion-only submissions, ranked in the board's motion table):
+
+* ``amp-walk``, ``amp-run``: the AMP controllers trained by ``python -m sim.train`` and stored
+  in their submission folder (``policy.pt``, ``metrics.json``, ...). Each is rolled out with
+  sim's own evaluation code (``sim.evaluate.controller_episodes``: ``--episodes`` batched 10 s
+  episodes from random reference states, deterministic for ``--seed``, mean action), the
+  episodes are written with ``m2m_bench.board.write_motion_npz`` to ``motion.npz`` next to a
+  ``metadata.json`` (``"predictions": null``) and a ``README.md``, and the board's re-score of
+  that file must equal ``sim.metrics`` on the episodes in memory. Training is not re-run.
+
 Usage: ``python scripts/make_baseline_submissions.py [--version X.Y.Z] [--only NAME ...]
-[--out leaderboard/submissions] [--threads N]``; then ``m2m-bench leaderboard add
-leaderboard/submissions/*`` and ``m2m-bench leaderboard build``.
+[--out leaderboard/submissions] [--threads N] [--episodes 8] [--seed 1234]``; then
+``m2m-bench leaderboard add leaderboard/submissions/*`` and ``m2m-bench leaderboard build``.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -91,6 +103,164 @@ BASELINES: dict[str, dict[str, Any]] = {
         "notes": "Canonical m2m-bench prompt, greedy decoding, at most 256 new tokens.",
     },
 }
+
+
+#: Motion controllers: submission folder -> the skill its ``policy.pt`` was trained for.
+CONTROLLERS: dict[str, str] = {"amp-walk": "walk", "amp-run": "run"}
+CONTROLLER_METHOD = "AMP (skrl) in MuJoCo"
+#: Keep motion.npz files small enough to ship in the repository.
+MAX_MOTION_BYTES = 3 * 1024 * 1024
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (for messages and READMEs)."""
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def controller_metadata(
+    folder: Path, ctrl: Any, training: dict[str, Any], *, episodes: int, seconds: float, seed: int
+) -> dict[str, Any]:
+    """``metadata.json`` of a motion-only controller submission (training facts from metrics.json)."""
+    import torch
+
+    from sim.assets import clip_path
+
+    policy = folder / "policy.pt"
+    linear = [m for m in ctrl.net if isinstance(m, torch.nn.Linear)]
+    widths = [linear[0].in_features, *(m.out_features for m in linear)]
+    clips = ", ".join(clip_path(c).name for c in ctrl.clips)
+    speed = ctrl.task.get("speed_range")
+    command = (
+        f"commanded speed {speed[0]:.2f}-{speed[1]:.2f} m/s with heading changes"
+        if speed
+        else "heading/speed command"
+    )
+    return {
+        "format_version": 1,
+        "model_name": f"AMP {ctrl.skill} controller (MuJoCo humanoid)",
+        "model_revision": f"sha256:{_sha256(policy)}",
+        "parameters": int(sum(p.numel() for p in ctrl.net.parameters())),
+        "training_data": (
+            f"One CMU motion-capture clip, {clips} (the IsaacGymEnvs AMP clip retargeted to the "
+            "AMP humanoid; BSD-3 with the CMU acknowledgement, see sim/assets/SOURCE.txt), as the "
+            f"AMP style reference. Trained from scratch: {training['env_steps'] / 1e6:.2f} M "
+            f"environment steps ({training['timesteps']} PPO timesteps x {training['envs']} "
+            f"environments), {training['train_wall_min']:.1f} min on {training['cpu_count']} CPU "
+            "cores. Nothing from M2M."
+        ),
+        "trained_on_m2m_train": False,
+        "contact": CONTACT,
+        "method": CONTROLLER_METHOD,
+        "divergence": None,
+        "predictions": None,
+        "motion": "motion.npz",
+        "notes": (
+            f"Mean-action policy ({' -> '.join(map(str, widths))} MLP; parameters: its weights "
+            f"and biases). motion.npz: {episodes} episodes of {seconds:g} s from random reference "
+            f"states of the clip, {command}, seed {seed} (sim.evaluate.controller_episodes). "
+            "policy.pt, train_state.pt, train_log.jsonl and metrics.json are carried along unread. "
+            "Produced by scripts/make_baseline_submissions.py."
+        ),
+    }
+
+
+def make_controller_submission(
+    folder: Path, skill: str, *, episodes: int, seconds: float, seed: int
+) -> None:
+    """Roll out ``folder/policy.pt`` with sim's evaluation code; write motion.npz, metadata.json, README.md."""
+    from m2m_bench.board import validate_submission
+    from m2m_bench.board._motion import write_motion_npz
+    from m2m_bench.board._score import score_submission
+    from sim.controller import Controller
+    from sim.evaluate import controller_episodes
+    from sim.metrics import METRIC_KEYS, episode_metrics, summarize
+
+    policy = folder / "policy.pt"
+    train_metrics = folder / "metrics.json"
+    for f in (policy, train_metrics):
+        if not f.is_file():
+            raise SystemExit(
+                f"{f}: missing; train the controller first (python -m sim.train ... --submit {_shown(folder)})"
+            )
+    doc = json.loads(train_metrics.read_text(encoding="utf-8"))
+    training = doc.get("training")
+    if not isinstance(training, dict):
+        raise SystemExit(f"{train_metrics}: field 'training' is missing")
+    for key in ("env_steps", "timesteps", "envs", "train_wall_min", "cpu_count"):
+        if key not in training:
+            raise SystemExit(f"{train_metrics}: field 'training.{key}' is missing")
+    sha = _sha256(policy)
+    if doc.get("policy_sha256") not in (None, sha):
+        raise SystemExit(
+            f"{train_metrics}: field 'policy_sha256' = {doc['policy_sha256']} does not match "
+            f"{policy} ({sha}); the training record describes another policy"
+        )
+    ctrl = Controller.load(policy)
+    if ctrl.skill != skill:
+        raise SystemExit(f"{policy}: controller for skill {ctrl.skill!r}, expected {skill!r}")
+    print(f"  rolling out {episodes} x {seconds:g} s episodes (seed {seed})")
+    eps, _ = controller_episodes(ctrl, episodes=episodes, seconds=seconds, seed=seed)
+    again, _ = controller_episodes(ctrl, episodes=episodes, seconds=seconds, seed=seed)
+    if any(
+        not np.array_equal(a.body_pos, b.body_pos) or a.fell != b.fell
+        for a, b in zip(eps, again, strict=True)
+    ):
+        raise SystemExit(f"{policy}: two rollouts with seed {seed} differ; not deterministic")
+    motion = folder / "motion.npz"
+    write_motion_npz(eps, motion)
+    size = motion.stat().st_size
+    if size > MAX_MOTION_BYTES:
+        raise SystemExit(f"{motion}: {size} bytes (> {MAX_MOTION_BYTES}); use fewer --episodes")
+    meta = controller_metadata(
+        folder, ctrl, training, episodes=episodes, seconds=seconds, seed=seed
+    )
+    (folder / "metadata.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (folder / "README.md").write_text(
+        f"# {meta['model_name']}\n\n"
+        f"Motion-only submission: the AMP controller for `{skill}` trained with\n"
+        f"`python -m sim.train --skill {skill} ... --submit {_shown(folder)}` (see `sim/README.md`).\n"
+        "The board re-scores the episodes in `motion.npz` with `sim.metrics` (survival, command\n"
+        "tracking, foot sliding, ground penetration, jerk); it never loads the `.pt` files.\n\n"
+        f"- `policy.pt` sha256: `{sha}` ({meta['parameters']} parameters)\n"
+        f"- training: {training['env_steps']} environment steps, {training['train_wall_min']:.1f} min "
+        f"({training['envs']} environments, {training['cpu_count']} CPU cores)\n"
+        f"- `motion.npz` ({size} bytes): {episodes} episodes of {seconds:g} s, seed {seed}, written by\n"
+        "  `scripts/make_baseline_submissions.py` with `sim.evaluate.controller_episodes` and\n"
+        "  `m2m_bench.board.write_motion_npz`\n"
+        "- `metrics.json`: the training settings and sim's own 32-episode evaluation (with pose error,\n"
+        "  which needs the reference clip and is not on the board)\n",
+        encoding="utf-8",
+    )
+    print(f"  wrote {folder} (motion.npz: {size} bytes)")
+    # The board's numbers must be sim.metrics on the episodes we just simulated.
+    want = summarize([episode_metrics(e) for e in eps])
+    scored = score_submission(validate_submission(folder), progress=False)
+    got = {r.metric: r.value for r in scored.rows}
+    expected = {f"motion.{k}": float(want[k]) for k in METRIC_KEYS if k in want}
+    if got.keys() != expected.keys() or any(abs(got[k] - expected[k]) > 1e-9 for k in got):
+        raise SystemExit(
+            f"{folder}: the board's re-score differs from sim.metrics:\n{expected}\n{got}"
+        )
+    print(
+        f"  board re-score matches sim.metrics ({len(got)} metrics); submission id {scored.submission.submission_id}"
+    )
+    for k, v in expected.items():
+        print(f"    {k:<36} {v:.4f}")
 
 
 def run_harness(spec: str, version: str | None, out_dir: Path, threads: int) -> dict[str, Any]:
@@ -179,14 +349,24 @@ def check_against_board(folder: Path, results: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--version", default=None, help="m2m version (default: newest shipped)")
-    p.add_argument("--only", nargs="*", choices=sorted(BASELINES), default=None)
+    p.add_argument("--only", nargs="*", choices=sorted([*BASELINES, *CONTROLLERS]), default=None)
     p.add_argument("--out", default=str(REPO / "leaderboard" / "submissions"))
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for generation")
+    p.add_argument("--episodes", type=int, default=8, help="episodes per motion controller")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of a controller episode")
+    p.add_argument("--seed", type=int, default=1234, help="seed of the controller episodes")
     args = p.parse_args(argv)
+    if args.episodes < 1 or args.seconds <= 0:
+        p.error("--episodes must be >= 1 and --seconds > 0")
     import torch
 
     torch.set_num_threads(max(1, args.threads))
-    for name in args.only or list(BASELINES):
+    for name in args.only or [*BASELINES, *CONTROLLERS]:
+        if name in CONTROLLERS:
+            print(f"{name}: rolling out the shipped {CONTROLLERS[name]} controller")
+            make_controller_submission(Path(args.out) / name, CONTROLLERS[name],
+                                       episodes=args.episodes, seconds=args.seconds, seed=args.seed)  # fmt: skip
+            continue
         info = BASELINES[name]
         print(f"{name}: running the harness on {info['spec']}")
         with tempfile.TemporaryDirectory(prefix="m2m-baseline-") as tmp:

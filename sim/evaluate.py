@@ -56,15 +56,19 @@ def rollout(
     return episodes
 
 
-def evaluate_controller(
+def controller_episodes(
     controller: Controller,
     episodes: int = 32,
     seconds: float = 10.0,
     seed: int = 1234,
     humanoid: Humanoid | None = None,
     workers: int = 1,
-) -> dict:
-    """Survival / fall rate, tracking, pose error, foot sliding, penetration and jerk over ``episodes``."""
+) -> tuple[list[Episode], MotionLib]:
+    """The evaluation episodes of ``controller`` (deterministic for a seed) and its clip library.
+
+    ``episodes`` batched runs of up to ``seconds`` from random reference states of the
+    controller's clips, mean action, heading/speed command resampled in the controller's range.
+    """
     humanoid = humanoid or load_model()
     lib = MotionLib.from_names(controller.clips, humanoid)
     speed = tuple(controller.task.get("speed_range", (1.0, 1.8)))
@@ -74,6 +78,19 @@ def evaluate_controller(
         eps = rollout(env, controller.act, int(round(seconds / env.dt)), seed=seed)
     finally:
         env.close()
+    return eps, lib
+
+
+def evaluate_controller(
+    controller: Controller,
+    episodes: int = 32,
+    seconds: float = 10.0,
+    seed: int = 1234,
+    humanoid: Humanoid | None = None,
+    workers: int = 1,
+) -> dict:
+    """Survival / fall rate, tracking, pose error, foot sliding, penetration and jerk over ``episodes``."""
+    eps, lib = controller_episodes(controller, episodes, seconds, seed, humanoid, workers)
     ref = local_body_positions(lib.motions[0].qpos, lib.motions[0].body_pos)
     summary = summarize([episode_metrics(e, ref) for e in eps])
     summary.update({"skill": controller.skill, "episode_seconds": seconds, "seed": seed})

@@ -36,6 +36,14 @@ LABELS: dict[str, str] = {
     "format.valid": "XML valid",
     "format.tree_sim": "Tree sim",
     "format.r_format": "R_format",
+    "motion.survival_rate": "Survival",
+    "motion.fall_rate": "Falls",
+    "motion.survival_time_s": "Survival time (s)",
+    "motion.command_tracking_error_mps": "Tracking err. (m/s)",
+    "motion.pose_error_m": "Pose err. (m)",
+    "motion.foot_sliding_mps": "Foot sliding (m/s)",
+    "motion.ground_penetration_m": "Penetration (m)",
+    "motion.jerk_mps3": "Jerk (m/s³)",
 }
 
 #: Metrics where a smaller number is better (matched on the name without the task prefix).
@@ -44,7 +52,7 @@ _LOWER = re.compile(
     re.IGNORECASE,
 )
 #: Preferred default sort columns, first present wins.
-PRIMARY = ("action.cps", "action.ss", "skills.jaccard")
+PRIMARY = ("action.cps", "action.ss", "skills.jaccard", "motion.survival_rate")
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,18 @@ def _registry() -> dict:
     return all_metrics()
 
 
+def _motion_keys() -> list[str]:
+    try:
+        from sim.metrics import METRIC_KEYS
+    except ImportError:  # the board still builds without the simulator package
+        return []
+    return [f"motion.{k}" for k in METRIC_KEYS]
+
+
 def metric_order(metric: str) -> int:
-    """Position of ``metric`` in the harness's registry (SS, KMR, IC, CPS, ...); unknown last."""
-    names = list(_registry())
+    """Position of ``metric`` in the harness's registry (SS, KMR, IC, CPS, ...), or for a physical
+    metric in ``sim.metrics.METRIC_KEYS`` (survival first); unknown last."""
+    names = _motion_keys() if metric.startswith("motion.") else list(_registry())
     base = metric.split("[", 1)[0]
     return names.index(base) if base in names else len(names)
 
