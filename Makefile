@@ -29,7 +29,7 @@ sysdeps:
 	fi
 
 evaluate: $(STAMP)
-	$(BIN)/python -m m2m_bench.evaluate --model smollm2 --dataset m2m --split test
+	$(BIN)/python -m m2m_bench.evaluate --model smollm2 --dataset m2m --split test --max-new-tokens 96
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q

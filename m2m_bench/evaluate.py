@@ -15,6 +15,9 @@ A run: load the split (checksums verified) -> build the canonical prompt of ever
 cache are reused; new ones are cached chunk by chunk, so an interrupted run resumes) -> score
 the outputs with :mod:`m2m_bench.metrics` -> GSM8K through lm-eval if asked -> write the
 results JSON (schema in :mod:`m2m_bench._results`) to ``--output-dir`` and print the tables.
+``--response-prefix answer`` (the default for ``smollm2`` only; ``hf:`` and ``smollm2`` only)
+prefills the assistant turn with ``<answer><action>``, stops generation after ``</answer>`` and
+scores prefix + continuation; see :mod:`m2m_bench.prompts` and ``docs/prompt.md``.
 Records are taken in split order; ``--limit N`` keeps the first N (and the first N GSM8K test
 questions). ``--seed`` seeds sampling (``--temperature > 0``) and the judge's pairwise order.
 """
@@ -22,6 +25,7 @@ questions). ``--seed`` seeds sampling (``--temperature > 0``) and the judge's pa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import M2MError
+from .prompts import RESPONSE_PREFIXES
 
 #: Version of the task definitions (which record fields are scored, how prompts are built).
 TASK_VERSION = "1"
@@ -65,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", help="hf/smollm2: cpu, cuda, auto")
     g.add_argument("--dtype", default="auto", help="hf/smollm2: auto, float32, bfloat16, float16")
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    g.add_argument(
+        "--response-prefix",
+        choices=tuple(RESPONSE_PREFIXES),
+        default=None,
+        help="assistant-turn prefill of M2M answers ('answer': start with "
+        f"{RESPONSE_PREFIXES['answer'].text!r}, stop after {RESPONSE_PREFIXES['answer'].stop!r}); "
+        "hf/smollm2 only (default: answer for smollm2, none for every other model; never used for gsm8k)",
+    )
     g.add_argument("--gsm8k-max-new-tokens", type=int, default=256)
     o = p.add_argument_group("OpenAI-compatible endpoints")
     o.add_argument("--base-url", default=None, help="openai: endpoint, e.g. http://127.0.0.1:8000/v1")
@@ -124,18 +137,24 @@ def generate_outputs(
     """``(outputs, from_cache flags, number generated now)`` for ``records``.
 
     Cacheable models look every prompt up first and write new outputs after each chunk of
-    ``model.chunk_size`` prompts, so an interruption loses at most one chunk.
+    ``model.chunk_size`` prompts, so an interruption loses at most one chunk. With a response
+    prefix (``gen.response_prefix``) the model prefills it and each output starts with it; the
+    prompt version and the cache key name the prefix.
     """
     from ._cache import request_key
-    from .prompts import PROMPT_VERSION, build_messages
+    from .prompts import build_messages, prompt_version
 
+    prefix = gen.prefix
+    if prefix.active and not model.supports_response_prefix:
+        raise model.response_prefix_error(prefix.name)
+    version = prompt_version(prefix)
     messages = [build_messages(r["conversation"]) for r in records]
-    gen_kwargs = {k: v for k, v in gen.as_dict().items() if k != "do_sample"}
+    gen_kwargs = gen.model_kwargs()
     if not model.cacheable:
         outs = model.predict(records, messages, **gen_kwargs)
         return list(outs), [False] * len(outs), len(outs)
     params = gen.key_dict()
-    keys = [request_key(model.spec, model.revision, PROMPT_VERSION, m, params) for m in messages]
+    keys = [request_key(model.spec, model.revision, version, m, params) for m in messages]
     found = cache.get_many(keys) if cache is not None else {}
     outputs: list[str | None] = [found.get(k) for k in keys]
     from_cache = [o is not None for o in outputs]
@@ -155,12 +174,24 @@ def generate_outputs(
                     [(keys[i], outputs[i]) for i in idx],
                     model=model.spec,
                     revision=model.revision,
-                    prompt_version=PROMPT_VERSION,
+                    prompt_version=version,
                     params=params,
                     seconds=(time.perf_counter() - t0) / len(idx),
                 )
             bar.update(len(idx))
     return [o or "" for o in outputs], from_cache, len(todo)
+
+
+def resolve_response_prefix(requested: str | None, model: Any) -> str:
+    """The response prefix of a run: ``requested`` (``--response-prefix``), else the model's
+    default (``answer`` for ``smollm2``, ``none`` otherwise). Raises when a prefix is asked of
+    a model that cannot prefill (``openai:``, stored predictions, baselines)."""
+    name = requested if requested is not None else getattr(model, "default_response_prefix", "none")
+    from .prompts import get_response_prefix
+
+    if get_response_prefix(name).active and not model.supports_response_prefix:
+        raise model.response_prefix_error(name)
+    return name
 
 
 def _judge_config(args: argparse.Namespace):
@@ -247,7 +278,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     from ._records import load_records
     from ._results import SCHEMA, SCHEMA_VERSION, config_hash, environment, now_iso, write_results
     from .models import GenerationParams, load_model
-    from .prompts import PROMPT_VERSION
+    from .prompts import prompt_version
 
     t_start = time.perf_counter()
     timings: dict[str, Any] = {}
@@ -289,6 +320,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         raise M2MError(f"task gsm8k needs a model that generates; {model.spec} cannot answer new prompts")
     if m2m_tasks and hasattr(model, "check_ids"):
         model.check_ids(split_ids, f"split {args.split!r} of {args.dataset} {version}")
+    gen = dataclasses.replace(gen, response_prefix=resolve_response_prefix(args.response_prefix, model))
 
     cache = None
     if not args.no_cache and model.cacheable:
@@ -366,7 +398,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         "tasks": tasks,
         "seed": args.seed,
         "model": {"spec": model.spec, "name": model.name, "kind": model.kind, "revision": model.revision},
-        "prompt_version": PROMPT_VERSION if m2m_tasks else None,
+        "prompt_version": prompt_version(gen.prefix) if m2m_tasks else None,
         "generation": gen.as_dict() if model.cacheable else None,
         "encoder": args.encoder or "all-MiniLM-L6-v2",
         "judge": (
@@ -443,8 +475,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     render_tables([results])
     t = results["timings"]
+    gen = results["config"].get("generation") or {}
+    prefix = (gen.get("response_prefix") or {}).get("name", "none")
     print(
-        f"results: {path}  ({t['total']:.1f} s; {t['generated']} generated, {t['cached']} from cache)"
+        f"results: {path}  ({t['total']:.1f} s; {t['generated']} generated, {t['cached']} from cache"
+        + (f"; response prefix {prefix})" if gen else ")")
     )
     return 0
 

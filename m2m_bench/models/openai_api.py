@@ -13,6 +13,13 @@ local endpoint without a key gets a placeholder. The endpoint's revision is what
 states (``--model-revision``), else the endpoint URL: a model name alone does not pin weights.
 ``extra_body`` is sent with every request (e.g. ``transformers serve`` needs
 ``{"generation_config": "{\\"do_sample\\": true}"}`` to sample).
+
+No response prefix (assistant-turn prefill): a chat endpoint renders the template itself and,
+given a trailing assistant message, closes it and starts a new assistant turn
+(``transformers serve`` 5.x rejects ``continue_final_message``: HTTP 500 inside
+``chat_template_kwargs``, 422 as a top-level field). :meth:`OpenAIModel.generate` therefore
+refuses ``response_prefix`` (and ``include_stop``, which needs to know whether a stop string
+was hit) with :class:`~m2m_bench.models.ResponsePrefixUnsupported`.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import M2MError
-from ._base import EndpointUnreachable, Messages, Model, register
+from ._base import EndpointUnreachable, Messages, Model, ResponsePrefixUnsupported, register
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -170,12 +177,22 @@ class OpenAIModel(Model):
                 time.sleep(delay)
 
     def generate(self, batch: Sequence[Messages], **gen: Any) -> list[str]:
+        if gen.get("response_prefix") or gen.get("include_stop"):
+            raise self.response_prefix_error()
         if not batch:
             return []
         if self.concurrency == 1 or len(batch) == 1:
             return [self._request(m, gen) for m in batch]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batch))) as pool:
             return list(pool.map(lambda m: self._request(m, gen), batch))
+
+    def response_prefix_error(self, prefix_name: str = "answer") -> ResponsePrefixUnsupported:
+        return ResponsePrefixUnsupported(
+            f"--response-prefix {prefix_name} needs assistant-turn prefill, which {self.spec} cannot do: "
+            "OpenAI-compatible chat servers (transformers serve included) start a new assistant "
+            "turn instead of continuing a prefilled one. Use --response-prefix none, or load the "
+            "weights in-process with --model hf:<folder>"
+        )
 
     def info(self) -> dict[str, Any]:
         return {

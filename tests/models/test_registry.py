@@ -59,7 +59,28 @@ def test_generation_params_cache_key_ignores_seed_when_greedy():
     assert GenerationParams(max_new_tokens=5).key_dict() != GenerationParams(max_new_tokens=6).key_dict()
 
 
-@pytest.mark.parametrize("kw", [{"max_new_tokens": 0}, {"temperature": -1}, {"top_p": 0}, {"top_p": 1.5}])
+def test_generation_params_response_prefix_enters_the_cache_key_and_the_model_kwargs():
+    from m2m_bench.prompts import RESPONSE_PREFIXES
+
+    plain, prefixed = GenerationParams(), GenerationParams(response_prefix="answer")
+    # no prefix: the key is what it was before prefixes existed (old cache entries still hit)
+    assert plain.key_dict() == {"max_new_tokens": 256, "do_sample": False}
+    assert prefixed.key_dict() == {**plain.key_dict(), "response_prefix": RESPONSE_PREFIXES["answer"].identity()}
+    sampled = GenerationParams(temperature=0.5, response_prefix="answer").key_dict()
+    assert sampled["response_prefix"]["name"] == "answer" and sampled["do_sample"] is True
+    assert plain.as_dict()["response_prefix"] is None
+    assert prefixed.as_dict()["response_prefix"]["text"] == RESPONSE_PREFIXES["answer"].text
+    assert "response_prefix" not in plain.model_kwargs() and "stop" not in plain.model_kwargs()
+    kw = prefixed.model_kwargs()
+    assert kw["response_prefix"] == RESPONSE_PREFIXES["answer"].text
+    assert kw["stop"] == ["</answer>"] and kw["include_stop"] is True
+    assert kw["max_new_tokens"] == 256 and kw["temperature"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{"max_new_tokens": 0}, {"temperature": -1}, {"top_p": 0}, {"top_p": 1.5}, {"response_prefix": "nope"}],
+)
 def test_generation_params_validate(kw):
     with pytest.raises(M2MError):
         GenerationParams(**kw)
