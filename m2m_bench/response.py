@@ -453,6 +453,9 @@ def _to_tree(el: _El) -> Tree:
     return (el.tag.lower(), tuple(_to_tree(c) for c in el.children))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_response(text: object) -> ParsedResponse:
     """Parse one model output into a :class:`ParsedResponse`; never raises.
 
@@ -466,6 +469,10 @@ def parse_response(text: object) -> ParsedResponse:
     if len(text) > MAX_RESPONSE_CHARS:
         errors.append(f"output longer than {MAX_RESPONSE_CHARS} characters; cut to that length")
         text = text[:MAX_RESPONSE_CHARS]
+    clean = _SURROGATE.sub("\ufffd", text)
+    if clean != text:  # lone surrogates cannot be encoded for the XML parser
+        errors.append("output holds unpaired surrogate code points; replaced by U+FFFD")
+        text = clean
     if not text.strip():
         errors.append("output is empty")
         return ParsedResponse("", (), "", False, tuple(errors), (ROOT_LABEL, ()))

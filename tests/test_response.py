@@ -227,3 +227,11 @@ def test_render_rejects_wrong_types():
         render_response("walk", "walk")
     with pytest.raises(TypeError):
         render_response(None, ["walk"])
+
+
+def test_lone_surrogates_are_replaced_not_raised():
+    from m2m_bench.response import parse_response
+
+    p = parse_response("<answer><action>a person \ud800 jumps.</action><skills><skill>jump</skill></skills></answer>")
+    assert p.action == "a person \ufffd jumps." and p.skills == ("jump",)
+    assert not p.valid and any("surrogate" in e for e in p.errors)
