@@ -201,10 +201,11 @@ def pipeline_doc(
 
 
 def card_body(b: Build, doc: Mapping[str, Any], name: str, version: str) -> str:
-    inputs = "\n".join(f"- `{i['input']}` ({i['records']} records, sha256 `{i['sha256'][:12]}`)" for i in b.inputs)
+    inputs = "\n".join(f"  - `{i['input']}` ({i['records']} records, sha256 `{i['sha256'][:12]}`)" for i in b.inputs)
     drops = sum(sum(c.values()) for c in doc["drops"].values())
     backend = doc["backend"]
-    return f"""# {name} {version}
+    stages = ", ".join(f"{s} v{v['version']}" for s, v in doc["stages"].items()) or "none (the records bring their own action and skills)"
+    return f"""## Construction of {name} {version}
 
 Built with the m2m-bench ERA-CoT construction pipeline (`m2m-bench construct`), which follows
 the entity / relation / discrimination / summarization steps of Motion-R1 §3.1.3.
@@ -212,7 +213,7 @@ the entity / relation / discrimination / summarization steps of Motion-R1 §3.1.
 - Inputs:
 {inputs}
 - Backend: `{backend.get('kind')}` model `{backend.get('model')}`
-- Stages: {', '.join(f"{s} v{v['version']}" for s, v in doc['stages'].items())}
+- Stages: {stages}
 - Discrimination threshold v_th = {doc['threshold']}
 - Records: {doc['counts']['input']} in, {doc['counts']['output']} out ({doc['counts']['annotated']} with `era_cot`), {drops} dropped
 
