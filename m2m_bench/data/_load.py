@@ -64,4 +64,11 @@ def load_dataset(
         raise DatasetNotFound(
             f"{folder}: no split {split!r}; splits: {', '.join(manifest['splits'])}"
         )
-    return datasets.load_dataset(str(folder), config or "default", split=split, **kwargs)
+    # Shipped versions are small local parquet files: no "Generating split" progress bars.
+    quiet = not datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(str(folder), config or "default", split=split, **kwargs)
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
