@@ -66,3 +66,20 @@ def data_root(tmp_path, monkeypatch):
     monkeypatch.setenv("M2M_BENCH_DATASETS", str(root))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
     return root
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder():
+    """The transformers folder of the embedded SmolLM2 (converted from the GGUF once, cached)."""
+    from m2m_bench.models.smollm2 import smollm2_dir
+
+    return smollm2_dir()
+
+
+@pytest.fixture(scope="session")
+def smollm2_server(smollm2_folder):
+    """One real ``transformers serve`` on the SmolLM2 folder, shared by every slow test."""
+    from m2m_bench.serving import local_server
+
+    with local_server(smollm2_folder) as url:
+        yield url

@@ -317,7 +317,7 @@ def quality_section(
     """Compute the quality report and figures into ``extra``; return the card's section."""
     import json
 
-    from ..data.quality import quality_report, quality_markdown, render_figures
+    from ..data.quality import quality_markdown, quality_report, render_figures
 
     taxonomy = yaml.safe_load(Path(taxonomy_file).read_text(encoding="utf-8")) if taxonomy_file else None
     report = quality_report(splits, meta=meta or None, taxonomy=taxonomy)

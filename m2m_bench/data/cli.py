@@ -208,8 +208,8 @@ def read_source_meta(paths: list[str]) -> dict[str, dict[str, str]]:
 def _cmd_quality(args: argparse.Namespace) -> int:
     import yaml
 
-    from ._manifest import read_split_records
     from ._load import resolve
+    from ._manifest import read_split_records
     from .quality import quality_report, render_figures
 
     folder = resolve(args.name, args.version)

@@ -213,12 +213,11 @@ def test_cache_survives_reopen(tmp_path):
 
 
 def test_splits_keep_families_together_and_honor_given_splits():
+    import m2m_bench
     from m2m_bench.construct.output import split_of
     from m2m_bench.construct.pipeline import Build
     from m2m_bench.construct.sources import SourceRecord
     from m2m_bench.construct.stages import DEFAULT_TAXONOMY, Item
-
-    import m2m_bench
 
     # distinct natural texts: identical ones would be near-duplicates and share one split
     texts = iter(m2m_bench.load_dataset("gsm8k", split="test")["question"][:62])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import datasets
 import pytest
 
+import datasets
 import m2m_bench
 from m2m_bench.data import content_hash, dataset_info, list_versions, verify, write_version
 from m2m_bench.data._card import read_card_meta

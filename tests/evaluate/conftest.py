@@ -46,17 +46,3 @@ def read_results(capsys):
     return read
 
 
-@pytest.fixture(scope="session")
-def smollm2_folder():
-    from m2m_bench.models.smollm2 import smollm2_dir
-
-    return smollm2_dir()
-
-
-@pytest.fixture(scope="session")
-def smollm2_server(smollm2_folder):
-    """A real ``transformers serve`` on the SmolLM2 folder, shared by the slow tests."""
-    from m2m_bench.serving import local_server
-
-    with local_server(smollm2_folder) as url:
-        yield url

@@ -273,28 +273,25 @@ def test_pairwise_against_another_model(scripted_server, make_rec):
 
 
 @pytest.mark.slow
-def test_judge_end_to_end_with_transformers_serve(make_rec):
+def test_judge_end_to_end_with_transformers_serve(make_rec, smollm2_server):
     """SmolLM2-135M behind a real ``transformers serve``: a poor judge, so this checks the
     wiring: every item gets scores in range or a counted failure, in both modes."""
-    smollm2 = pytest.importorskip("m2m_bench.models.smollm2")
-    from m2m_bench.serving import local_server
-
+    url = smollm2_server
     rec = make_rec("a person snatches the laptop off the table", ["snatch an object", "lift an object"], rid="e0",
                    conversation="A: Coffee is spilling toward my laptop! B: Grab it!")  # fmt: skip
     out = render_response("grabs the laptop and lifts it", ["grab an object", "lift an object"])
-    with local_server(smollm2.smollm2_dir()) as url:
-        for pairwise in (False, True):  # one request each: CPU generation is slow
-            c = JudgeConfig(model=url.model, base_url=url, max_tokens=32, max_retries=0, pairwise=pairwise)
-            details: list[dict] = []
-            rows = score_task("judge", [out], [rec], judge=c, progress=False, judge_details=details)
-            assert len(rows) == 1 and len(details) == 1 and details[0]["id"] == "e0"
-            # the request went through: a failure can only be a reply the rubric cannot read
-            assert details[0]["error"] is None or details[0]["error"].startswith("unparseable reply"), details
-            failed = next(v for k, v in rows[0].items() if k.startswith("judge.failures["))
-            scores = [v for k, v in rows[0].items() if not k.startswith("judge.failures[")]
-            assert len(scores) == 2 and all(url.model in k for k in rows[0])
-            if failed:
-                assert failed == 1.0 and scores == [None, None]
-            else:
-                lo, hi = (0.0, 1.0) if pairwise else (1.0, 5.0)
-                assert all(lo <= s <= hi for s in scores)
+    for pairwise in (False, True):  # one request each: CPU generation is slow
+        c = JudgeConfig(model=url.model, base_url=url, max_tokens=32, max_retries=0, pairwise=pairwise)
+        details: list[dict] = []
+        rows = score_task("judge", [out], [rec], judge=c, progress=False, judge_details=details)
+        assert len(rows) == 1 and len(details) == 1 and details[0]["id"] == "e0"
+        # the request went through: a failure can only be a reply the rubric cannot read
+        assert details[0]["error"] is None or details[0]["error"].startswith("unparseable reply"), details
+        failed = next(v for k, v in rows[0].items() if k.startswith("judge.failures["))
+        scores = [v for k, v in rows[0].items() if not k.startswith("judge.failures[")]
+        assert len(scores) == 2 and all(url.model in k for k in rows[0])
+        if failed:
+            assert failed == 1.0 and scores == [None, None]
+        else:
+            lo, hi = (0.0, 1.0) if pairwise else (1.0, 5.0)
+            assert all(lo <= s <= hi for s in scores)

@@ -1,5 +1,5 @@
-"""Fixtures of the model tests: the real SmolLM2 folder (converted once) and a small local
-HTTP server for the OpenAI client's retry and concurrency behaviour."""
+"""Fixtures of the model tests: a small local HTTP server for the OpenAI client's retry and
+concurrency behaviour (the SmolLM2 folder and server fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def smollm2_folder():
-    """The transformers folder of the embedded SmolLM2 (converted from the GGUF once, cached)."""
-    from m2m_bench.models.smollm2 import smollm2_dir
-
-    return smollm2_dir()
 
 
 class ScriptedChatServer:
