@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.m2m-bench-installed
 APT_PACKAGES := chromium chromium-driver libegl1 libgl1 libosmesa6 libglu1-mesa
 
-.PHONY: install sysdeps evaluate test test-fast lint check bench clean-venv
+.PHONY: install sysdeps evaluate test test-fast lint check bench leaderboard clean-venv
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ check: lint test
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Re-score every shipped submission into the duckdb store and build the static site.
+leaderboard: $(STAMP)
+	$(BIN)/m2m-bench leaderboard add leaderboard/submissions/*
+	$(BIN)/m2m-bench leaderboard build
 
 clean-venv:
 	rm -rf $(VENV)
