@@ -43,69 +43,15 @@ def counting_encoder(encoder):
     return CountingEncoder(encoder)
 
 
-class ScriptedServer:
-    """A real HTTP server speaking the OpenAI chat-completions protocol on 127.0.0.1, whose
-    replies come from ``respond(body) -> (status, content)``: used where a real model cannot be
-    made to misbehave on demand (rejected response_format, unparseable replies, 5xx, 401).
-    Every request body is kept in ``requests``."""
-
-    def __init__(self, respond):
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.respond = respond
-        self.requests: list[dict] = []
-        lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._send(200, {"object": "list", "data": [{"id": "judge", "object": "model"}]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with lock:
-                    outer.requests.append(body)
-                status, content = outer.respond(body)
-                if status != 200:
-                    self._send(status, {"error": {"message": content, "type": "invalid_request_error"}})
-                    return
-                self._send(200, {
-                    "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })  # fmt: skip
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def scripted_server():
-    servers: list[ScriptedServer] = []
+    """Start scripted chat servers (``tests/_chat_server.py``) that answer ``respond(body)``."""
+    from tests._chat_server import ScriptedChatServer
 
-    def start(respond) -> ScriptedServer:
-        servers.append(ScriptedServer(respond))
+    servers: list[ScriptedChatServer] = []
+
+    def start(respond) -> ScriptedChatServer:
+        servers.append(ScriptedChatServer(respond, model_id="judge"))
         return servers[-1]
 
     yield start
