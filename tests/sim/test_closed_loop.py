@@ -10,34 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from m2m_bench.response import render_response
-from sim.amp import AMPConfig, build_agent
 from sim.controller import export_controller
-from sim.env import HumanoidAMPEnv
-from sim.humanoid import load_model
-from sim.motion_lib import MotionLib
 from sim.run import SIM_RECORD_ID
+from tests.sim._tiny import make_tiny_agent
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def tiny_controller(tmp_path_factory):
-    h = load_model()
-    lib = MotionLib.from_names(["walk"], h)
-    env = HumanoidAMPEnv(lib, num_envs=1, humanoid=h, seed=0)
-    rng = np.random.default_rng(0)
-    cfg = AMPConfig(
-        hidden=(8,),
-        disc_hidden=(8,),
-        motion_dataset_size=64,
-        replay_buffer_size=64,
-        amp_batch_size=32,
-    )
-    agent = build_agent(env, lambda n: torch.from_numpy(lib.amp_observations(n, rng)), cfg)
+    agent, env = make_tiny_agent(num_envs=1)
     env.close()
     path = tmp_path_factory.mktemp("ctrl") / "walk.pt"
     return export_controller(

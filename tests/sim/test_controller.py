@@ -8,27 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from sim.amp import AMPConfig, build_agent
 from sim.controller import FORMAT, CheckpointError, Controller, export_controller
-from sim.env import HumanoidAMPEnv
-from sim.humanoid import load_model
-from sim.motion_lib import MotionLib
+from tests.sim._tiny import make_tiny_agent
 
 
 @pytest.fixture(scope="module")
 def agent_env():
-    h = load_model()
-    lib = MotionLib.from_names(["walk"], h)
-    env = HumanoidAMPEnv(lib, num_envs=2, humanoid=h, seed=0)
-    rng = np.random.default_rng(0)
-    cfg = AMPConfig(
-        hidden=(8,),
-        disc_hidden=(8,),
-        motion_dataset_size=64,
-        replay_buffer_size=64,
-        amp_batch_size=32,
-    )
-    agent = build_agent(env, lambda n: torch.from_numpy(lib.amp_observations(n, rng)), cfg)
+    agent, env = make_tiny_agent(num_envs=2)
     yield agent, env
     env.close()
 
