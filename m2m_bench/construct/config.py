@@ -47,13 +47,19 @@ class ConstructConfig:
     taxonomy: str | None = None
     limit: int | None = None
     split_ratios: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPLIT_RATIOS))
+    #: ``--pin-splits``: a JSON ``{id: split}`` file or a released version folder (:mod:`.selection`).
+    pin_splits: str | None = None
+    #: ``--annotate``: the ids file of the records the ERA-CoT stages run on (default: all).
+    annotate: str | None = None
 
     def __post_init__(self) -> None:
         if not self.inputs:
             raise M2MError("no --input given")
         unknown = [s for s in self.stages if s not in STAGE_ORDER]
         if unknown:
-            raise M2MError(f"--stages: unknown stage(s) {unknown}; stages: {', '.join(STAGE_ORDER)}")
+            raise M2MError(
+                f"--stages: unknown stage(s) {unknown}; stages: {', '.join(STAGE_ORDER)}"
+            )
         self.stages = [s for s in STAGE_ORDER if s in self.stages]
         for s in self.stages:
             missing = [r for r in REQUIRES.get(s, ()) if r not in self.stages]
@@ -68,8 +74,14 @@ class ConstructConfig:
         if self.limit is not None and self.limit < 1:
             raise M2MError(f"--limit must be >= 1, got {self.limit}")
         total = sum(self.split_ratios.values())
-        if set(self.split_ratios) != set(DEFAULT_SPLIT_RATIOS) or any(v < 0 for v in self.split_ratios.values()) or abs(total - 1.0) > 1e-6:
-            raise M2MError(f"--split-ratios needs train, validation and test, non-negative, summing to 1; got {self.split_ratios}")
+        if (
+            set(self.split_ratios) != set(DEFAULT_SPLIT_RATIOS)
+            or any(v < 0 for v in self.split_ratios.values())
+            or abs(total - 1.0) > 1e-6
+        ):
+            raise M2MError(
+                f"--split-ratios needs train, validation and test, non-negative, summing to 1; got {self.split_ratios}"
+            )
         for stage, opts in self.overrides.items():
             if stage not in STAGE_ORDER:
                 raise M2MError(f"--set {stage}.*: unknown stage; stages: {', '.join(STAGE_ORDER)}")
@@ -119,7 +131,9 @@ class ConstructConfig:
                 known = ", ".join([*_PARAM_KEYS, *options])
                 raise M2MError(f"--set {name}.{k}: unknown option; known: {known}")
         if st.fixed_samples is not None and p["samples"] != st.fixed_samples:
-            raise M2MError(f"--set {name}.samples: the {name} stage takes exactly {st.fixed_samples} sample")
+            raise M2MError(
+                f"--set {name}.samples: the {name} stage takes exactly {st.fixed_samples} sample"
+            )
         try:
             sp = StageParams(
                 samples=int(p["samples"]), temperature=float(p["temperature"]), top_p=float(p["top_p"]),
@@ -129,9 +143,17 @@ class ConstructConfig:
         except (TypeError, ValueError) as e:
             raise M2MError(f"--set {name}: bad value ({e})") from None
         if sp.samples < 1 or sp.max_tokens < 1 or sp.max_attempts < 1 or sp.temperature < 0:
-            raise M2MError(f"stage {name}: samples, max_tokens and max_attempts must be >= 1, temperature >= 0")
+            raise M2MError(
+                f"stage {name}: samples, max_tokens and max_attempts must be >= 1, temperature >= 0"
+            )
+        if name == "summarize" and options.get("authored") not in ("keep", "compare"):
+            raise M2MError(
+                f"--set summarize.authored must be 'keep' or 'compare', got {options.get('authored')!r}"
+            )
         if name == "discriminate" and not 0.0 <= float(options["threshold"]) <= 1.0:
-            raise M2MError(f"--set discriminate.threshold must lie in [0, 1], got {options['threshold']}")
+            raise M2MError(
+                f"--set discriminate.threshold must lie in [0, 1], got {options['threshold']}"
+            )
         return sp
 
 

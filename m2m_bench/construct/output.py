@@ -50,11 +50,13 @@ PIPELINE_VERSION = 1
 
 def era_cot(it: Item, config: ConstructConfig) -> dict[str, Any] | None:
     """The ``era_cot`` field of an annotated record (``None`` without entities)."""
-    if it.state != "active" or "entities" not in config.stages:
-        return None
+    if it.state != "active" or "entities" not in config.stages or "entities" not in it.results:
+        return None  # not annotated (or outside the --annotate subset)
     return {
         "entities": [dict(e) for e in it.value("entities", [])],
-        "explicit": [dict(r) for r in it.value("explicit", [])] if "explicit" in config.stages else [],
+        "explicit": [dict(r) for r in it.value("explicit", [])]
+        if "explicit" in config.stages
+        else [],
         "implicit": [dict(r) for r in (it.value("discriminate") or {}).get("kept", [])]
         if "discriminate" in config.stages
         else [],
@@ -66,17 +68,24 @@ def split_of(b: Build) -> dict[str, str]:
     """Record id -> split, for every input record (dropped ones too, so splits do not move
     with the LLM's failures).
 
-    A split given by the source is kept. The others come from the team's splitter,
+    A split given by the source, or pinned by ``--pin-splits``, is kept. The others come
+    from the team's splitter,
     :func:`m2m_bench.data.splitting.assign_splits`: whole scenario families (the authored
     ``family``; otherwise each record alone), linked with every family holding a
     near-duplicate conversation (MiniLM cosine >= 0.9), go to the split furthest below its
     share of ``split_ratios``; a family with a given train/validation/test split is pinned to it.
     """
     from ..encoders import get_encoder
+    from .selection import read_pins
 
+    pins = read_pins(b.config.pin_splits) if b.config.pin_splits else {}
     items = [it for it in b.items if it.record.split is None or it.record.split in SPLITS]
     families = [it.record.meta.get("family") or f"record:{it.id}" for it in items]
-    pinned = {i: it.record.split for i, it in enumerate(items) if it.record.split}
+    pinned = {
+        i: it.record.split or pins[it.id]
+        for i, it in enumerate(items)
+        if it.record.split or it.id in pins
+    }
     ratios = tuple(float(b.config.split_ratios[s]) for s in SPLITS)
     emb = get_encoder().encode([it.record.conversation for it in items]) if len(items) > 1 else None
     try:
@@ -84,7 +93,13 @@ def split_of(b: Build) -> dict[str, str]:
     except ValueError as e:
         raise M2MError(f"cannot assign splits: {e}") from None
     out = {it.id: s for it, s in zip(items, assigned, strict=True)}
-    out.update({it.id: it.record.split for it in b.items if it.record.split is not None and it.id not in out})
+    out.update(
+        {
+            it.id: it.record.split
+            for it in b.items
+            if it.record.split is not None and it.id not in out
+        }
+    )
     return out
 
 
@@ -99,11 +114,27 @@ def assemble(b: Build) -> tuple[dict[str, list[dict]], list[dict[str, Any]]]:
             raise M2MError(f"record {rec.id!r} is still waiting for batch answers")
         if it.state == "dropped":
             stage, kind, message = it.reason or ("?", "?", "")
-            drops.append({"id": rec.id, "outcome": "dropped", "stage": stage, "kind": kind, "message": message})
+            drops.append(
+                {
+                    "id": rec.id,
+                    "outcome": "dropped",
+                    "stage": stage,
+                    "kind": kind,
+                    "message": message,
+                }
+            )
             continue
         if it.state == "unannotated":
             stage, kind, message = it.reason or ("?", "?", "")
-            drops.append({"id": rec.id, "outcome": "unannotated", "stage": stage, "kind": kind, "message": message})
+            drops.append(
+                {
+                    "id": rec.id,
+                    "outcome": "unannotated",
+                    "stage": stage,
+                    "kind": kind,
+                    "message": message,
+                }
+            )
         summary = it.value("summarize")
         if rec.preset:
             action, skills = rec.action, list(rec.skills or ())
@@ -155,7 +186,10 @@ def _counter(rows: list[dict[str, Any]], outcome: str) -> dict[str, dict[str, in
 
 
 def pipeline_doc(
-    b: Build, splits: Mapping[str, list[dict]], drops: list[dict[str, Any]], review: dict[str, Any] | None
+    b: Build,
+    splits: Mapping[str, list[dict]],
+    drops: list[dict[str, Any]],
+    review: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The content of ``pipeline.yaml`` (deterministic: no times, no run statistics)."""
     stages: dict[str, Any] = {}
@@ -180,8 +214,13 @@ def pipeline_doc(
         "paper": "Motion-R1 §3.1.2-3.1.3 (ERA-CoT), eqs. 1-2",
         "config": b.config.as_dict(),
         "inputs": b.inputs,
+        "selection_files": selection_files(b.config),
         "backend": b.llm.backend.describe(),
-        "taxonomy": {"source": b.taxonomy_source, "sha256": b.taxonomy.sha256(), "file": "construct/taxonomy.yaml"},
+        "taxonomy": {
+            "source": b.taxonomy_source,
+            "sha256": b.taxonomy.sha256(),
+            "file": "construct/taxonomy.yaml",
+        },
         "threshold": float(b.config.threshold),
         "stages": stages,
         "counts": {
@@ -200,11 +239,29 @@ def pipeline_doc(
     return doc
 
 
+def selection_files(config: ConstructConfig) -> dict[str, dict[str, str]]:
+    """``--pin-splits`` / ``--annotate`` files with their sha256 (a rebuild checks them)."""
+    from .selection import pins_sha256
+
+    out = {}
+    for key in ("pin_splits", "annotate"):
+        path = getattr(config, key)
+        if path:
+            out[key] = {"path": str(path), "sha256": pins_sha256(path)}
+    return out
+
+
 def card_body(b: Build, doc: Mapping[str, Any], name: str, version: str) -> str:
-    inputs = "\n".join(f"  - `{i['input']}` ({i['records']} records, sha256 `{i['sha256'][:12]}`)" for i in b.inputs)
+    inputs = "\n".join(
+        f"  - `{i['input']}` ({i['records']} records, sha256 `{i['sha256'][:12]}`)"
+        for i in b.inputs
+    )
     drops = sum(sum(c.values()) for c in doc["drops"].values())
     backend = doc["backend"]
-    stages = ", ".join(f"{s} v{v['version']}" for s, v in doc["stages"].items()) or "none (the records bring their own action and skills)"
+    stages = (
+        ", ".join(f"{s} v{v['version']}" for s, v in doc["stages"].items())
+        or "none (the records bring their own action and skills)"
+    )
     return f"""## Construction of {name} {version}
 
 Built with the m2m-bench ERA-CoT construction pipeline (`m2m-bench construct`), which follows
@@ -212,10 +269,10 @@ the entity / relation / discrimination / summarization steps of Motion-R1 §3.1.
 
 - Inputs:
 {inputs}
-- Backend: `{backend.get('kind')}` model `{backend.get('model')}`
+- Backend: `{backend.get("kind")}` model `{backend.get("model")}`
 - Stages: {stages}
-- Discrimination threshold v_th = {doc['threshold']}
-- Records: {doc['counts']['input']} in, {doc['counts']['output']} out ({doc['counts']['annotated']} with `era_cot`), {drops} dropped
+- Discrimination threshold v_th = {doc["threshold"]}
+- Records: {doc["counts"]["input"]} in, {doc["counts"]["output"]} out ({doc["counts"]["annotated"]} with `era_cot`), {drops} dropped
 
 `pipeline.yaml` records the prompts, parameters, drop reasons and call usage;
 `construct/calls.jsonl.gz` (when shipped) holds every LLM answer the build used, so
@@ -245,6 +302,7 @@ def finalize(
     extra_doc: Mapping[str, Any] | None = None,
     card_intro: str | None = None,
     taxonomy_file: str | Path | None = None,
+    annotation_files: tuple[str | Path, ...] | list[str | Path] = (),
 ) -> Written:
     """Assemble, apply a review file (if any), and write the version folder.
 
@@ -255,7 +313,11 @@ def finalize(
     ``quality/report.json`` with its figures, a quality section in the card, and
     ``metadata/records.jsonl`` (domain and family per record) when the sources give them.
     ``card_intro`` is markdown placed at the top of the card; ``taxonomy_file`` (the scenario
-    taxonomy) adds coverage per domain to the report.
+    taxonomy) adds coverage per domain to the report. Blind summaries of authored records
+    (``summarize.authored=compare``) go to ``construct/summaries.jsonl``; each of
+    ``annotation_files`` (second, independent skill annotations) is shipped under
+    ``annotations/``; the card and ``quality/report.json`` report the skill agreement of each
+    against the released skills (:mod:`m2m_bench.data.agreement`).
     """
     splits, drops = assemble(b)
     extra: dict[str, str | bytes | Path] = {}
@@ -270,14 +332,18 @@ def finalize(
         extra["construct/review_diff.jsonl"] = jsonl_text(diff)
     if not any(splits.values()):
         kinds = Counter(f"{d['stage']}:{d['kind']}" for d in drops if d["outcome"] == "dropped")
-        raise M2MError(f"no record survived the pipeline (dropped: {dict(kinds)}); see the failures above")
+        raise M2MError(
+            f"no record survived the pipeline (dropped: {dict(kinds)}); see the failures above"
+        )
     existing = Path(root) / name / "versions" / version
     if (existing / "manifest.json").is_file():
         # A rerun of a finished build (e.g. killed during the release bookkeeping) is a no-op.
         # Records are compared as stored (through the arrow schema: 1 and 1.0 are one score).
         stored = content_hash({s: to_table(v).to_pylist() for s, v in splits.items()})
         if read_manifest(existing)["content_hash"] == stored:
-            return Written(existing, stored, {s: len(v) for s, v in splits.items()}, drops, written=False)
+            return Written(
+                existing, stored, {s: len(v) for s, v in splits.items()}, drops, written=False
+            )
     doc = pipeline_doc(b, splits, drops, review)
     if extra_doc:
         doc.update(extra_doc)
@@ -286,9 +352,12 @@ def finalize(
     kept = {r["id"] for recs in splits.values() for r in recs}
     meta = {rid: m for rid, m in meta.items() if rid in kept}
     if meta:
-        extra["metadata/records.jsonl"] = jsonl_text({"id": rid, **m} for rid, m in sorted(meta.items()))
+        extra["metadata/records.jsonl"] = jsonl_text(
+            {"id": rid, **m} for rid, m in sorted(meta.items())
+        )
     tmp = tempfile.TemporaryDirectory()
-    quality_md = quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra)
+    agreement = agreement_section(b, splits, annotation_files, extra)
+    quality_md = quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra, agreement)
     extra["construct/taxonomy.yaml"] = b.taxonomy.dump()
     extra["construct/failures.jsonl"] = jsonl_text(failures(b))
     extra["construct/drops.jsonl"] = jsonl_text(drops)
@@ -299,12 +368,17 @@ def finalize(
         version,
         splits,
         root=root,
-        changelog=changelog or f"Built with the ERA-CoT construction pipeline from {', '.join(b.config.inputs)}.",
-        card_body="\n\n".join(p for p in (card_intro, card_body(b, doc, name, version), quality_md) if p),
+        changelog=changelog
+        or f"Built with the ERA-CoT construction pipeline from {', '.join(b.config.inputs)}.",
+        card_body="\n\n".join(
+            p for p in (card_intro, card_body(b, doc, name, version), quality_md) if p
+        ),
         extra_files=extra,
     )
     tmp.cleanup()
-    return Written(folder, read_manifest(folder)["content_hash"], {s: len(v) for s, v in splits.items()}, drops)
+    return Written(
+        folder, read_manifest(folder)["content_hash"], {s: len(v) for s, v in splits.items()}, drops
+    )
 
 
 def quality_section(
@@ -313,24 +387,86 @@ def quality_section(
     taxonomy_file: str | Path | None,
     tmp: Path,
     extra: dict[str, str | bytes | Path],
+    agreement: Mapping[str, Any] | None = None,
 ) -> str:
     """Compute the quality report and figures into ``extra``; return the card's section."""
     import json
 
+    from ..data.agreement import agreement_markdown
     from ..data.quality import quality_markdown, quality_report, render_figures
 
-    taxonomy = yaml.safe_load(Path(taxonomy_file).read_text(encoding="utf-8")) if taxonomy_file else None
+    taxonomy = (
+        yaml.safe_load(Path(taxonomy_file).read_text(encoding="utf-8")) if taxonomy_file else None
+    )
     report = quality_report(splits, meta=meta or None, taxonomy=taxonomy)
+    if agreement:
+        report["agreement"] = dict(agreement)
     extra["quality/report.json"] = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     for name in render_figures(splits, tmp).values():
         extra[f"quality/{name}"] = tmp / name
-    return quality_markdown(report, figures_dir="quality")
+    md = quality_markdown(report, figures_dir="quality")
+    return md + ("\n" + agreement_markdown(agreement) if agreement else "")
+
+
+def summaries(b: Build, splits: Mapping[str, list[dict]]) -> list[dict[str, Any]]:
+    """Blind ERA-CoT summaries of released records that keep their own action and skills."""
+    split_of_id = {r["id"]: s for s, recs in splits.items() for r in recs}
+    out = []
+    for it in b.items:
+        value = it.value("summarize")
+        if it.record.preset and value and not value.get("preset") and it.id in split_of_id:
+            out.append(
+                {
+                    "id": it.id,
+                    "split": split_of_id[it.id],
+                    "action": value["action"],
+                    "skills": list(value["skills"]),
+                }
+            )
+    return out
+
+
+def agreement_section(
+    b: Build,
+    splits: Mapping[str, list[dict]],
+    annotation_files: tuple[str | Path, ...] | list[str | Path],
+    extra: dict[str, str | bytes | Path],
+) -> dict[str, Any]:
+    """Ship the blind summaries and second annotations; their agreement with the released skills."""
+    from ..data.agreement import compare, read_annotations
+
+    released = {r["id"]: r["skills"] for recs in splits.values() for r in recs}
+    results: dict[str, Any] = {}
+    summ = summaries(b, splits)
+    if summ:
+        extra["construct/summaries.jsonl"] = jsonl_text(summ)
+        results["authored vs ERA-CoT summarization (blind)"] = compare(
+            released, {d["id"]: d["skills"] for d in summ}
+        )
+    for f in annotation_files:
+        f = Path(f)
+        ann = read_annotations(f)
+        unknown = sorted(set(ann) - set(released))
+        if unknown:
+            raise M2MError(
+                f"{f}: {len(unknown)} annotated id(s) are not in the version, e.g. {unknown[:3]}"
+            )
+        extra[f"annotations/{f.name}"] = f
+        second = {i: a["skills"] for i, a in ann.items()}
+        results[f"authored vs second annotation ({f.name})"] = compare(released, second)
+        if summ:
+            results[f"second annotation ({f.name}) vs ERA-CoT summarization"] = compare(
+                second, {d["id"]: d["skills"] for d in summ}
+            )
+    return results
 
 
 def read_pipeline(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / PIPELINE_FILE
     if not path.is_file():
-        raise M2MError(f"{folder}: no {PIPELINE_FILE} there (was this version built by `m2m-bench construct`?)")
+        raise M2MError(
+            f"{folder}: no {PIPELINE_FILE} there (was this version built by `m2m-bench construct`?)"
+        )
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(doc, dict) or "config" not in doc or "backend" not in doc:
         raise M2MError(f"{path}: fields 'config' and 'backend' are required")
@@ -373,13 +509,22 @@ def rebuild(
     config = ConstructConfig.from_dict(cfg)
     recorded = doc.get("inputs", [])
     if len(recorded) != len(config.inputs):
-        raise M2MError(f"{folder.name} was built from {len(recorded)} input(s), got {len(config.inputs)}")
+        raise M2MError(
+            f"{folder.name} was built from {len(recorded)} input(s), got {len(config.inputs)}"
+        )
     for spec, want in zip(config.inputs, recorded, strict=True):
         got = InputSpec.parse(spec).sha256()
         if got != want["sha256"]:
             raise M2MError(
                 f"input {spec} differs from the one {folder.name} was built from "
                 f"(sha256 {got[:12]} != {want['sha256'][:12]})"
+            )
+    recorded_sel = doc.get("selection_files", {})
+    for key, got in selection_files(config).items():
+        want = recorded_sel.get(key, {}).get("sha256")
+        if want != got["sha256"]:
+            raise M2MError(
+                f"--{key.replace('_', '-')} {got['path']} differs from the file {folder.name} was built from"
             )
     backend = get_backend("offline", doc["backend"]["model"], key_kind=doc["backend"]["kind"])
     review = folder / "construct" / "review.jsonl"
@@ -389,7 +534,9 @@ def rebuild(
             if cache is None:
                 shipped = folder / "construct" / "calls.jsonl.gz"
                 if not shipped.is_file():
-                    raise M2MError(f"{folder}: no construct/calls.jsonl.gz; pass the build's cache with --cache")
+                    raise M2MError(
+                        f"{folder}: no construct/calls.jsonl.gz; pass the build's cache with --cache"
+                    )
                 cc.import_calls(shipped)
             b = build(config, LLM(backend, cc), resume=False, progress=progress)
             written = finalize(

@@ -59,6 +59,9 @@ class Context:
 
     taxonomy: Taxonomy
     corpus: list[str] = field(default_factory=list)
+    #: Summarize records that bring their own action and skills too (``summarize.authored=compare``):
+    #: the record keeps its own, the summary is kept for comparison.
+    compare_authored: bool = False
 
 
 @dataclass
@@ -96,7 +99,9 @@ class _Sample:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def stage_signature(stage: Stage, params: StageParams, llm: LLM, taxonomy: Taxonomy, upstream: str | None) -> str:
+def stage_signature(
+    stage: Stage, params: StageParams, llm: LLM, taxonomy: Taxonomy, upstream: str | None
+) -> str:
     """The signature of a stage (formula in the module docstring)."""
     payload = {
         "stage": stage.name,
@@ -140,7 +145,12 @@ def run_stage(
                     continue
             base = stage.messages(it, ctx)
             if base is None:
-                res = {"status": "skipped", "value": stage.empty(it, ctx), "calls": [], "errors": []}
+                res = {
+                    "status": "skipped",
+                    "value": stage.empty(it, ctx),
+                    "calls": [],
+                    "errors": [],
+                }
                 _finish(it, stage, res, rep, cache, signature)
                 continue
             states += [_Sample(it, s, base) for s in range(params.samples)]
@@ -161,8 +171,15 @@ def run_stage(
             }
             try:
                 if not any(st.ok for st in sts):
-                    raise StageFailure("all_samples_failed", f"none of the {len(sts)} samples gave a usable answer")
-                res.update(status="ok", value=stage.reduce(it, [st.value if st.ok else None for st in sts], params, ctx))
+                    raise StageFailure(
+                        "all_samples_failed", f"none of the {len(sts)} samples gave a usable answer"
+                    )
+                res.update(
+                    status="ok",
+                    value=stage.reduce(
+                        it, [st.value if st.ok else None for st in sts], params, ctx
+                    ),
+                )
             except StageFailure as e:
                 res.update(status="failed", value=None, kind=e.kind, message=str(e))
             _finish(it, stage, res, rep, cache, signature)
@@ -183,7 +200,12 @@ def _resolve(
     """Ask, parse and retry until every sample is usable, failed or waiting."""
     active = states
     while active:
-        calls = [llm.call(st.messages, params.request_params(st.sample), st.sample, stage.name, st.item.id) for st in active]
+        calls = [
+            llm.call(
+                st.messages, params.request_params(st.sample), st.sample, stage.name, st.item.id
+            )
+            for st in active
+        ]
         if grow:
             grow(len({c.key for c in calls}))
         results = llm.resolve(calls, rep.stats, tick)
@@ -194,7 +216,14 @@ def _resolve(
                 st.blocked = True
                 continue
             if isinstance(r, CallRejected):
-                st.errors.append({"sample": st.sample, "attempt": st.attempt, "kind": "rejected", "message": str(r)})
+                st.errors.append(
+                    {
+                        "sample": st.sample,
+                        "attempt": st.attempt,
+                        "kind": "rejected",
+                        "message": str(r),
+                    }
+                )
                 rep.errors["rejected"] += 1
                 continue
             st.calls.append(c.key)
@@ -202,10 +231,16 @@ def _resolve(
                 st.value = stage.parse(r.text, st.item, ctx)
                 st.ok = True
             except ParseError as e:
-                st.errors.append({"sample": st.sample, "attempt": st.attempt, "kind": e.kind, "message": str(e)})
+                st.errors.append(
+                    {"sample": st.sample, "attempt": st.attempt, "kind": e.kind, "message": str(e)}
+                )
                 rep.errors[e.kind] += 1
                 if st.attempt + 1 < params.max_attempts:
-                    st.messages = [*st.messages, {"role": "assistant", "content": r.text}, repair_message(str(e))]
+                    st.messages = [
+                        *st.messages,
+                        {"role": "assistant", "content": r.text},
+                        repair_message(str(e)),
+                    ]
                     st.attempt += 1
                     rep.retries += 1
                     retry.append(st)
@@ -223,7 +258,9 @@ def _count(rep: StageReport, res: dict[str, Any]) -> None:
         rep.failures[res.get("kind", "failed")] += 1
 
 
-def _finish(it: Item, stage: Stage, res: dict[str, Any], rep: StageReport, cache: CallCache, signature: str) -> None:
+def _finish(
+    it: Item, stage: Stage, res: dict[str, Any], rep: StageReport, cache: CallCache, signature: str
+) -> None:
     it.results[stage.name] = res
     cache.put_stage_output(signature, it.record.key(), res)
     _count(rep, res)
@@ -237,6 +274,8 @@ def settle(it: Item, stage: str) -> None:
     reason = (stage, res.get("kind", "failed"), res.get("message", ""))
     if stage in ERA_COT_STAGES and it.record.preset:
         it.state, it.reason = "unannotated", reason
+    elif stage == "summarize" and it.record.preset:
+        return  # a comparison summary failed: the record keeps its own action and skills
     else:
         it.state, it.reason = "dropped", reason
 
@@ -256,11 +295,15 @@ def load_records(config: ConstructConfig) -> tuple[list[SourceRecord], list[dict
             if config.limit is not None and len(records) >= config.limit:
                 break
             if rec.id in where:
-                raise M2MError(f"record id {rec.id!r} appears in {where[rec.id]} and in {spec}: ids must be unique")
+                raise M2MError(
+                    f"record id {rec.id!r} appears in {where[rec.id]} and in {spec}: ids must be unique"
+                )
             where[rec.id] = str(spec)
             records.append(rec)
             n += 1
-        described.append({"input": str(spec), "kind": spec.kind, "sha256": spec.sha256(), "records": n})
+        described.append(
+            {"input": str(spec), "kind": spec.kind, "sha256": spec.sha256(), "records": n}
+        )
     if not records:
         raise M2MError(f"the inputs {', '.join(config.inputs)} hold no records")
     return records, described
@@ -305,7 +348,12 @@ class _Progress:
 
 
 def _taxonomy(
-    config: ConstructConfig, records: list[SourceRecord], llm: LLM, progress: _Progress, reports: dict, resume: bool
+    config: ConstructConfig,
+    records: list[SourceRecord],
+    llm: LLM,
+    progress: _Progress,
+    reports: dict,
+    resume: bool,
 ) -> tuple[Taxonomy | None, str]:
     """The taxonomy the stages read, and where it came from (``None`` while it waits for a
     batch answer). An existing ``--taxonomy`` file wins over proposing one."""
@@ -314,13 +362,17 @@ def _taxonomy(
         return load_taxonomy(path), f"file {path}"
     if "taxonomy" not in config.stages:
         if path is not None:
-            raise M2MError(f"--taxonomy {path}: no such file (add the taxonomy stage to propose one)")
+            raise M2MError(
+                f"--taxonomy {path}: no such file (add the taxonomy stage to propose one)"
+            )
         return DEFAULT_TAXONOMY, "built-in default"
     stage = config.stage("taxonomy")
     params = config.params("taxonomy")
     opts = params.options
     sample = corpus_sample(records, int(opts.get("sample_size", 20)))
-    ctx = Context(DEFAULT_TAXONOMY, [r.conversation[: int(opts.get("max_chars", 600))] for r in sample])
+    ctx = Context(
+        DEFAULT_TAXONOMY, [r.conversation[: int(opts.get("max_chars", 600))] for r in sample]
+    )
     corpus = Item(SourceRecord("<corpus>", "\n\n".join(ctx.corpus), {}))
     sig = stage_signature(stage, params, llm, DEFAULT_TAXONOMY, None)
     with progress.bar(stage.name, 1) as bar:
@@ -331,8 +383,13 @@ def _taxonomy(
         return None, "pending"
     res = corpus.results["taxonomy"]
     if res["status"] != "ok":
-        print(f"m2m-bench construct: warning: the taxonomy stage failed ({res.get('message')}); using the built-in default")
-        return DEFAULT_TAXONOMY, f"built-in default (the proposed taxonomy failed: {res.get('kind')})"
+        print(
+            f"m2m-bench construct: warning: the taxonomy stage failed ({res.get('message')}); using the built-in default"
+        )
+        return (
+            DEFAULT_TAXONOMY,
+            f"built-in default (the proposed taxonomy failed: {res.get('kind')})",
+        )
     tax = taxonomy_from_dict(res["value"], "proposed taxonomy")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,7 +402,25 @@ def _grow(bar: Any, k: int) -> None:
     bar.refresh()
 
 
-def build(config: ConstructConfig, llm: LLM, *, resume: bool = False, progress: bool = True) -> Build:
+def _selected(config: ConstructConfig, items: list[Item]) -> set[str] | None:
+    """The ids ``--annotate`` selects (``None``: every record); unknown ids are an error."""
+    if not config.annotate:
+        return None
+    from .selection import read_ids
+
+    ids = read_ids(config.annotate)
+    known = {it.id for it in items}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise M2MError(
+            f"--annotate {config.annotate}: {len(missing)} id(s) are in no input, e.g. {missing[:3]}"
+        )
+    return set(ids)
+
+
+def build(
+    config: ConstructConfig, llm: LLM, *, resume: bool = False, progress: bool = True
+) -> Build:
     """Read the inputs and run the selected stages; never writes a version (see :mod:`.output`)."""
     t0 = time.monotonic()
     records, inputs = load_records(config)
@@ -356,8 +431,15 @@ def build(config: ConstructConfig, llm: LLM, *, resume: bool = False, progress: 
     if taxonomy is None:  # the taxonomy is waiting for a batch answer: nothing else can run
         for it in items:
             it.state = "blocked"
-        return Build(config, items, inputs, DEFAULT_TAXONOMY, tax_source, reports, llm, time.monotonic() - t0)
-    ctx = Context(taxonomy)
+        return Build(
+            config, items, inputs, DEFAULT_TAXONOMY, tax_source, reports, llm, time.monotonic() - t0
+        )
+    compare = (
+        "summarize" in config.stages
+        and config.params("summarize").options.get("authored") == "compare"
+    )
+    ctx = Context(taxonomy, compare_authored=compare)
+    selected = _selected(config, items)
     upstream: str | None = None
     for name in config.stages:
         if name == "taxonomy":
@@ -366,7 +448,12 @@ def build(config: ConstructConfig, llm: LLM, *, resume: bool = False, progress: 
         sig = stage_signature(stage, params, llm, taxonomy, upstream)
         upstream = sig
         # Records left unannotated still go through the stages after ERA-CoT (summarize).
-        todo = [it for it in items if it.state == "active" or (it.state == "unannotated" and name not in ERA_COT_STAGES)]
+        todo = [
+            it
+            for it in items
+            if (it.state == "active" or (it.state == "unannotated" and name not in ERA_COT_STAGES))
+            and (selected is None or it.id in selected or not it.record.preset)
+        ]
         with prog.bar(name, len(todo)) as bar:
             reports[name] = run_stage(stage, todo, llm, ctx, params, sig, resume=resume, tick=bar.update,
                                       grow=lambda k, b=bar: _grow(b, k))  # fmt: skip

@@ -6,7 +6,9 @@ motion skills it needs. Skills are normalized with :func:`m2m_bench.schema.norma
 and the pair is checked with the record validator, so a summary that would make an invalid
 record is a malformed answer (retried). One sample is drawn (free text is not voted on).
 Records whose source already has an action and skills (the team's authored records) keep
-them and skip the stage.
+them and skip the stage, unless ``summarize.authored=compare``: then they are summarized too,
+blind to their own action and skills, and the summary is shipped next to the record
+(``construct/summaries.jsonl``) to measure agreement; it never replaces the authored pair.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def check_summary(action: str, skills: list[str]) -> None:
         "skills": skills,
         "source": {"corpus": "probe", "source_id": "probe", "license": "probe"},
     }
-    problems = [f"{v.field} {v.message}" for v in validate_record(probe) if v.field.startswith(("action", "skills"))]
+    problems = [
+        f"{v.field} {v.message}"
+        for v in validate_record(probe)
+        if v.field.startswith(("action", "skills"))
+    ]
     if problems:
         raise ParseError("; ".join(problems), "invalid_summary")
 
@@ -47,16 +53,24 @@ def check_summary(action: str, skills: list[str]) -> None:
 class SummarizeStage(Stage):
     name = "summarize"
     version = "1"
-    template = DIALOGUE + """Entities: $entities
+    template = (
+        DIALOGUE
+        + """Entities: $entities
 Relations:
 $relations
 What physical action would a person in this situation take next? Write it as one sentence starting with "a person", and list the 2 to 6 motion skills it needs as short verb phrases.
 Reply with JSON only, in this format: {"action": "a person ...", "skills": ["...", "..."]}"""
-    defaults = {"samples": 1, "temperature": 0.0, "max_tokens": 200}
+    )
+    defaults = {
+        "samples": 1,
+        "temperature": 0.0,
+        "max_tokens": 200,
+        "options": {"authored": "keep"},
+    }
     fixed_samples = 1
 
     def fields(self, item: Item, ctx: Any) -> dict[str, str] | None:
-        if item.record.preset:
+        if item.record.preset and not getattr(ctx, "compare_authored", False):
             return None
         implicit = (item.value("discriminate") or {}).get("kept", [])
         return {
@@ -66,7 +80,11 @@ Reply with JSON only, in this format: {"action": "a person ...", "skills": ["...
         }
 
     def empty(self, item: Item, ctx: Any) -> dict[str, Any]:
-        return {"action": item.record.action, "skills": list(item.record.skills or ()), "preset": True}
+        return {
+            "action": item.record.action,
+            "skills": list(item.record.skills or ()),
+            "preset": True,
+        }
 
     def parse(self, text: str, item: Item, ctx: Any) -> dict[str, Any]:
         obj = extract_json(text)
@@ -80,7 +98,9 @@ Reply with JSON only, in this format: {"action": "a person ...", "skills": ["...
         check_summary(action, skills)
         return {"action": action, "skills": skills}
 
-    def reduce(self, item: Item, samples: Sequence[Any | None], params: StageParams, ctx: Any) -> dict[str, Any]:
+    def reduce(
+        self, item: Item, samples: Sequence[Any | None], params: StageParams, ctx: Any
+    ) -> dict[str, Any]:
         for s in samples:
             if s is not None:
                 return s
