@@ -397,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             card_intro=Path(args.card).read_text(encoding="utf-8") if args.card else None,
             taxonomy_file=args.scenario_taxonomy,
             annotation_files=args.annotations,
+            min_distinct_skills=args.min_distinct_skills,
         )
         dropped = sum(1 for d in w.drops if d["outcome"] == "dropped")
         verb = "wrote" if w.written else "already written, identical:"

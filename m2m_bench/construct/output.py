@@ -303,6 +303,7 @@ def finalize(
     card_intro: str | None = None,
     taxonomy_file: str | Path | None = None,
     annotation_files: tuple[str | Path, ...] | list[str | Path] = (),
+    min_distinct_skills: int = 0,
 ) -> Written:
     """Assemble, apply a review file (if any), and write the version folder.
 
@@ -357,7 +358,7 @@ def finalize(
         )
     tmp = tempfile.TemporaryDirectory()
     agreement = agreement_section(b, splits, annotation_files, extra)
-    quality_md = quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra, agreement)
+    quality_md = quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra, agreement, min_distinct_skills)
     extra["construct/taxonomy.yaml"] = b.taxonomy.dump()
     extra["construct/failures.jsonl"] = jsonl_text(failures(b))
     extra["construct/drops.jsonl"] = jsonl_text(drops)
@@ -388,6 +389,7 @@ def quality_section(
     tmp: Path,
     extra: dict[str, str | bytes | Path],
     agreement: Mapping[str, Any] | None = None,
+    min_distinct_skills: int = 0,
 ) -> str:
     """Compute the quality report and figures into ``extra``; return the card's section."""
     import json
@@ -398,7 +400,7 @@ def quality_section(
     taxonomy = (
         yaml.safe_load(Path(taxonomy_file).read_text(encoding="utf-8")) if taxonomy_file else None
     )
-    report = quality_report(splits, meta=meta or None, taxonomy=taxonomy)
+    report = quality_report(splits, meta=meta or None, taxonomy=taxonomy, min_distinct_skills=min_distinct_skills)
     if agreement:
         report["agreement"] = dict(agreement)
     extra["quality/report.json"] = json.dumps(report, indent=2, ensure_ascii=False) + "\n"

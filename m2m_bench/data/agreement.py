@@ -152,3 +152,22 @@ def agreement_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
             f"| {r['identical_sets_share']:.1%} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def version_agreement(folder: str | Path, splits: Mapping[str, list[dict]], encoder: Any = None) -> dict[str, Any]:
+    """The agreement results of a version folder: its released skills against the blind
+    ERA-CoT summaries (``construct/summaries.jsonl``) and each second annotation
+    (``annotations/*.jsonl``), as :func:`m2m_bench.construct.output.agreement_section` computes them."""
+    folder = Path(folder)
+    released = {r["id"]: r["skills"] for recs in splits.values() for r in recs}
+    results: dict[str, Any] = {}
+    summ_path = folder / "construct" / "summaries.jsonl"
+    summ = {i: a["skills"] for i, a in read_annotations(summ_path).items()} if summ_path.is_file() else {}
+    if summ:
+        results["authored vs ERA-CoT summarization (blind)"] = compare(released, summ, encoder)
+    for f in sorted((folder / "annotations").glob("*.jsonl")):
+        second = {i: a["skills"] for i, a in read_annotations(f).items()}
+        results[f"authored vs second annotation ({f.name})"] = compare(released, second, encoder)
+        if summ:
+            results[f"second annotation ({f.name}) vs ERA-CoT summarization"] = compare(second, summ, encoder)
+    return results

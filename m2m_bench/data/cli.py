@@ -215,9 +215,15 @@ def _cmd_quality(args: argparse.Namespace) -> int:
     folder = resolve(args.name, args.version)
     verify_folder(folder)
     splits = read_split_records(folder)
-    meta = read_source_meta(args.meta or [])
+    from .agreement import version_agreement
+
+    shipped_meta = folder / "metadata" / "records.jsonl"
+    meta = read_source_meta(args.meta or ([str(shipped_meta)] if shipped_meta.is_file() else []))
     taxonomy = yaml.safe_load(Path(args.taxonomy).read_text()) if args.taxonomy else None
     report = quality_report(splits, meta=meta, taxonomy=taxonomy, min_distinct_skills=args.min_distinct_skills)
+    agreement = version_agreement(folder, splits)
+    if agreement:
+        report["agreement"] = agreement
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +234,9 @@ def _cmd_quality(args: argparse.Namespace) -> int:
         print(f"{'PASS' if c['pass'] else 'FAIL'}  {name} = {c['value']} (must be {c['rule']})")
     print(f"latent overlap: {report['latent_overlap']}")
     print(f"distinct skills {report['distinct_skills']}, distinct action verbs {report['distinct_action_verbs']}")
+    for name, r in agreement.items():
+        if r.get("records"):
+            print(f"agreement {name}: {r['records']} records, Jaccard exact mean {r['jaccard_exact']['mean']}, soft mean {r['jaccard_soft']['mean']}")
     return 0 if report["passed"] else 1
 
 
