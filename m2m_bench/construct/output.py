@@ -304,6 +304,7 @@ def finalize(
     taxonomy_file: str | Path | None = None,
     annotation_files: tuple[str | Path, ...] | list[str | Path] = (),
     min_distinct_skills: int = 0,
+    quality: bool = True,
 ) -> Written:
     """Assemble, apply a review file (if any), and write the version folder.
 
@@ -312,7 +313,9 @@ def finalize(
 
     Every version also gets the dataset quality report (:mod:`m2m_bench.data.quality`) as
     ``quality/report.json`` with its figures, a quality section in the card, and
-    ``metadata/records.jsonl`` (domain and family per record) when the sources give them.
+    ``metadata/records.jsonl`` (domain and family per record) when the sources give them
+    (``quality=False`` leaves the report, figures and agreement out: rebuilds, which only
+    compare records).
     ``card_intro`` is markdown placed at the top of the card; ``taxonomy_file`` (the scenario
     taxonomy) adds coverage per domain to the report. Blind summaries of authored records
     (``summarize.authored=compare``) go to ``construct/summaries.jsonl``; each of
@@ -357,8 +360,12 @@ def finalize(
             {"id": rid, **m} for rid, m in sorted(meta.items())
         )
     tmp = tempfile.TemporaryDirectory()
-    agreement = agreement_section(b, splits, annotation_files, extra)
-    quality_md = quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra, agreement, min_distinct_skills)
+    agreement = agreement_section(b, splits, annotation_files, extra) if quality else {}
+    quality_md = (
+        quality_section(splits, meta, taxonomy_file, Path(tmp.name), extra, agreement, min_distinct_skills)
+        if quality
+        else ""
+    )
     extra["construct/taxonomy.yaml"] = b.taxonomy.dump()
     extra["construct/failures.jsonl"] = jsonl_text(failures(b))
     extra["construct/drops.jsonl"] = jsonl_text(drops)
@@ -493,6 +500,7 @@ def rebuild(
     cache: str | Path | None = None,
     inputs: list[str] | None = None,
     progress: bool = False,
+    quality: bool = True,
 ) -> Rebuilt:
     """Rebuild a version from its ``pipeline.yaml`` and cached calls alone (no LLM).
 
@@ -549,5 +557,6 @@ def rebuild(
                 changelog=f"Rebuilt from the cache of {folder.name} (content hash {original[:12]}).",
                 review_file=review if review.is_file() else None,
                 extra_doc={"rebuilt_from": {"version": folder.name, "content_hash": original}},
+                quality=quality,
             )
     return Rebuilt(written, original)
