@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a second, independent skill annotation (JSONL id/skills) to ship and compare (repeatable)",
     )
     io.add_argument(
+        "--min-distinct-skills",
+        type=int,
+        default=0,
+        help="floor of the quality report's distinct-skills check (1.0.0: 1500)",
+    )
+    io.add_argument(
         "--no-ship-calls",
         action="store_true",
         help="do not put construct/calls.jsonl.gz in the version",

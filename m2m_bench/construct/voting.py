@@ -52,6 +52,9 @@ def relation_key(head: str, relation: str, tail: str) -> tuple[str, str, str]:
 
 
 def _stem(word: str) -> str:
+    for suffix in ("'s", "’s"):  # possessive or contraction: "Neema's" -> "neema"
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return word[: -len(suffix)]
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
@@ -60,7 +63,8 @@ def mentioned(entity: str, text: str) -> bool:
 
     Both sides are split with :func:`words` (the entity also loses a leading article), and a
     final ``s`` is ignored on words longer than three letters, so ``"suitcase"`` is found in
-    "two suitcases". An entity with no words is never mentioned.
+    "two suitcases"; a final ``'s`` (possessive or contraction) is ignored too, so ``"Neema"``
+    is found in "Neema's bag" (entities v2). An entity with no words is never mentioned.
     """
     ent = [_stem(w) for w in text_key(entity).split()]
     if not ent:

@@ -67,8 +67,10 @@ def test_pipeline_yaml_records_drops_failures_and_settings(built):
     assert doc["stages"]["discriminate"]["params"]["threshold"] == 0.6
     assert doc["stages"]["discriminate"]["params"]["samples"] == 2
     assert doc["stages"]["entities"]["params"]["samples"] == 3
+    from m2m_bench.construct.stages import RECORD_STAGES
+
     for name in ("entities", "explicit", "implicit", "discriminate", "summarize"):
-        assert doc["stages"][name]["version"] == "1"
+        assert doc["stages"][name]["version"] == RECORD_STAGES[name].version
         assert "$conversation" in doc["stages"][name]["prompt"]
     assert doc["backend"] == {"kind": "batch", "model": "annotator"}
     # every answer the build used (malformed ones included) is counted and shipped

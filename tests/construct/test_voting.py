@@ -46,6 +46,13 @@ def test_mentioned_whole_words_and_plural():
     assert not mentioned("", text)
 
 
+def test_mentioned_ignores_a_possessive_s():
+    text = "Mama Neema's pram is stuck and the smoke’s getting thick."
+    assert mentioned("Mama Neema", text) and mentioned("Neema's", text)
+    assert mentioned("smoke", text) and mentioned("pram", text)
+    assert mentioned("Neema's pram", text) and not mentioned("Neema stuck", text)
+
+
 def test_majority_vote_counts_each_sample_once_and_needs_more_than_half():
     samples = [
         [ent("Ana", "person"), ent("kettle"), ent("towel")],

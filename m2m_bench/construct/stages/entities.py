@@ -25,7 +25,7 @@ MAX_ENTITIES = 30
 
 class EntitiesStage(Stage):
     name = "entities"
-    version = "1"
+    version = "2"  # v2: an entity may occur only in possessive form ("Neema's")
     template = DIALOGUE + """List the entities in this dialogue: the people, objects, places and other things that matter for what someone would physically do. Copy each entity's words exactly from the dialogue.
 Allowed types: $types.
 Reply with JSON only, in this format: {"entities": [{"text": "...", "type": "..."}]}"""
