@@ -220,7 +220,12 @@ def _cmd_quality(args: argparse.Namespace) -> int:
     shipped_meta = folder / "metadata" / "records.jsonl"
     meta = read_source_meta(args.meta or ([str(shipped_meta)] if shipped_meta.is_file() else []))
     taxonomy = yaml.safe_load(Path(args.taxonomy).read_text()) if args.taxonomy else None
-    report = quality_report(splits, meta=meta, taxonomy=taxonomy, min_distinct_skills=args.min_distinct_skills)
+    floor = args.min_distinct_skills
+    shipped = folder / "quality" / "report.json"
+    if floor is None and shipped.is_file():  # the floor the version was released with
+        rule = json.loads(shipped.read_text(encoding="utf-8"))["checks"].get("distinct_skills", {}).get("rule", ">= 0")
+        floor = int(rule.split(">=")[-1])
+    report = quality_report(splits, meta=meta, taxonomy=taxonomy, min_distinct_skills=floor or 0)
     agreement = version_agreement(folder, splits)
     if agreement:
         report["agreement"] = agreement
@@ -276,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version")
     p.add_argument("--meta", nargs="*", help="authored source JSONL files with domain/family per id")
     p.add_argument("--taxonomy", help="taxonomy.yaml for coverage per domain")
-    p.add_argument("--min-distinct-skills", type=int, default=0)
+    p.add_argument("--min-distinct-skills", type=int, default=None, help="floor of the distinct-skills check (default: the one the version was released with, else 0)")
     p.add_argument("--out", help="folder for quality.json (and figures with --figures)")
     p.add_argument("--figures", action="store_true")
     p.set_defaults(fn=_cmd_quality)

@@ -139,3 +139,29 @@ def test_second_annotation_file_errors_name_the_line_and_field(tmp_path):
         read_annotations(f)
     f.write_text('{"id": "r1", "skills": ["Kneel "]}\n')
     assert read_annotations(f)["r1"]["skills"] == ["kneel"]
+
+
+def test_quality_cli_reports_agreement_and_the_released_floor(tmp_path, cache, src, data_root, capsys):
+    from m2m_bench.data.cli import main as data_main
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("r1\nr2\n")
+    second = write_jsonl(tmp_path / "second.jsonl", [{"id": "r1", "skills": ["kneel", "reach under a car"], "annotator": "b"}])
+    config = make_config(src, samples=1, overrides={"summarize": {"authored": "compare"}}, annotate=str(ids))
+    b, _ = build_with_annotator(config, cache, ANSWERS, tmp_path)
+    w = finalize(b, root=data_root, version="1.0.0", annotation_files=[second], min_distinct_skills=5)
+    assert (w.folder / "annotations" / "second.jsonl").is_file()
+    report = json.loads((w.folder / "quality" / "report.json").read_text())
+    assert report["checks"]["distinct_skills"]["rule"] == ">= 5"
+    # authored {kneel, sweep with a broom} vs second {kneel, reach under a car}: 1 of 3
+    assert report["agreement"]["authored vs second annotation (second.jsonl)"]["jaccard_exact"]["mean"] == pytest.approx(1 / 3, abs=1e-4)
+    capsys.readouterr()
+    data_main(["quality", "m2m", "--version", "1.0.0"])
+    out = capsys.readouterr().out
+    assert "PASS  distinct_skills = 6 (must be >= 5)" in out  # the floor it was released with
+    assert "agreement authored vs second annotation (second.jsonl): 1 records, Jaccard exact mean 0.3333" in out
+    assert data_main(["quality", "m2m", "--version", "1.0.0", "--min-distinct-skills", "7"]) == 1
+    assert "FAIL  distinct_skills = 6 (must be >= 7)" in capsys.readouterr().out
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "zz", "skills": ["run"]}])
+    with pytest.raises(M2MError, match="bad.jsonl: 1 annotated id"):
+        finalize(b, root=data_root, version="1.0.1", annotation_files=[bad])
