@@ -212,6 +212,11 @@ class CallCache:
                     gz.write((canonical(line) + "\n").encode("utf-8"))
         return buf.getvalue()
 
+    def keys(self) -> list[str]:
+        """Every answered call's key."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT key FROM calls ORDER BY key")]
+
     def import_calls(self, path: str | Path) -> int:
         """Load calls written by :meth:`export_calls`; every key is re-derived and checked."""
         n = 0

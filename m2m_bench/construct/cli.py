@@ -190,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="import answers (OpenAI Batch API output or {custom_id, content} lines) before running",
     )
     bt.add_argument(
+        "--import-calls",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="load request+answer pairs (a version's construct/calls.jsonl.gz, or --export-calls of another cache) before running",
+    )
+    bt.add_argument(
+        "--export-calls",
+        type=Path,
+        metavar="FILE",
+        help="write every answered call of --cache as gzipped JSON Lines (to merge annotators' caches) and stop",
+    )
+    bt.add_argument(
         "--batch-export", type=Path, help="where pending requests go (default next to the cache)"
     )
     bt.add_argument(
@@ -344,6 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         return _rebuild(args)
     cache_path = args.cache or default_cache()
     with CallCache(cache_path) as cache:
+        for f in args.import_calls:
+            print(f"imported {cache.import_calls(f)} call(s) from {f}")
+        if args.export_calls:
+            data = cache.export_calls(cache.keys())
+            args.export_calls.parent.mkdir(parents=True, exist_ok=True)
+            args.export_calls.write_bytes(data)
+            print(f"exported {len(cache.keys())} call(s) of {cache_path} to {args.export_calls}")
+            return 0
         for f in args.batch_import:
             rep = import_responses(cache, f)
             print(

@@ -165,3 +165,31 @@ def test_quality_cli_reports_agreement_and_the_released_floor(tmp_path, cache, s
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "zz", "skills": ["run"]}])
     with pytest.raises(M2MError, match="bad.jsonl: 1 annotated id"):
         finalize(b, root=data_root, version="1.0.1", annotation_files=[bad])
+
+
+def test_annotators_caches_merge_through_exported_calls(tmp_path, src):
+    """Annotators answer batches in their own caches; --export-calls / --import-calls carry
+    their request+answer pairs into the build's cache, which then asks nothing."""
+    from m2m_bench.construct.cache import CallCache
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("r1\n")
+    config = make_config(src, samples=1, overrides={"summarize": {"authored": "compare"}}, annotate=str(ids))
+    with CallCache(tmp_path / "annotator.sqlite") as own:
+        build_with_annotator(config, own, ANSWERS, tmp_path)
+    calls = tmp_path / "shared" / "r1.calls.jsonl.gz"
+    assert main(["--cache", str(tmp_path / "annotator.sqlite"), "--export-calls", str(calls)]) == 0
+    argv = ["--input", f"jsonl:{src}", "--annotate", str(ids), "--samples", "1", "--set", "summarize.authored=compare",
+            "--max-attempts", "2", "--threshold", "0.6", "--backend", "batch",
+            "--model", "annotator", "--cache", str(tmp_path / "build.sqlite"), "--out", str(tmp_path / "ds"),
+            "--version", "1.0.0", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--batch-export", str(tmp_path / "req.jsonl")]) == 3  # nothing known yet
+    assert main([*argv, "--import-calls", str(calls)]) == 0
+    summ = (tmp_path / "ds" / "m2m" / "versions" / "1.0.0" / "construct" / "summaries.jsonl").read_text()
+    assert '"id":"r1"' in summ.replace(" ", "")
+    bad = tmp_path / "bad.jsonl.gz"
+    import gzip
+
+    bad.write_bytes(gzip.compress(b'{"key": "0000", "request": {"x": 1}, "response": "hi", "prompt_tokens": 0, "completion_tokens": 0, "cost": 0}\n'))
+    with pytest.raises(M2MError, match="bad.jsonl.gz: line 1: not a cached call"):
+        main([*argv, "--import-calls", str(bad)])
