@@ -336,15 +336,13 @@ def _splits_out(args: argparse.Namespace) -> int:
     """Assign splits to the inputs (pins kept) and write them; no stage runs."""
     from collections import Counter
 
-    from .output import split_of
-    from .pipeline import Build, load_records
+    from .output import record_splits
+    from .pipeline import load_records
     from .selection import write_pins
-    from .stages import DEFAULT_TAXONOMY, Item
 
     config = config_from_args(args)
-    records, inputs = load_records(config)
-    b = Build(config, [Item(r) for r in records], inputs, DEFAULT_TAXONOMY, "", {}, None, 0.0)  # type: ignore[arg-type]
-    split = split_of(b)
+    records, _ = load_records(config)
+    split = record_splits(config, records)
     write_pins(args.splits_out, split)
     print(
         f"wrote the splits of {len(split)} record(s) to {args.splits_out}: {dict(sorted(Counter(split.values()).items()))}"
@@ -361,10 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         for f in args.import_calls:
             print(f"imported {cache.import_calls(f)} call(s) from {f}")
         if args.export_calls:
-            data = cache.export_calls(cache.keys())
+            keys = cache.keys()
             args.export_calls.parent.mkdir(parents=True, exist_ok=True)
-            args.export_calls.write_bytes(data)
-            print(f"exported {len(cache.keys())} call(s) of {cache_path} to {args.export_calls}")
+            args.export_calls.write_bytes(cache.export_calls(keys))
+            print(f"exported {len(keys)} call(s) of {cache_path} to {args.export_calls}")
             return 0
         for f in args.batch_import:
             rep = import_responses(cache, f)

@@ -41,7 +41,7 @@ from .files import jsonl_text
 from .llm import LLM
 from .pipeline import Build, build
 from .review import apply_review, load_review
-from .sources import InputSpec
+from .sources import InputSpec, SourceRecord
 from .stages import STAGE_ORDER, Item
 
 PIPELINE_FILE = "pipeline.yaml"
@@ -65,8 +65,13 @@ def era_cot(it: Item, config: ConstructConfig) -> dict[str, Any] | None:
 
 
 def split_of(b: Build) -> dict[str, str]:
+    """Record id -> split of every record of the build (see :func:`record_splits`)."""
+    return record_splits(b.config, [it.record for it in b.items])
+
+
+def record_splits(config: ConstructConfig, records: list[SourceRecord]) -> dict[str, str]:
     """Record id -> split, for every input record (dropped ones too, so splits do not move
-    with the LLM's failures).
+    with the LLM's failures; no stage result is read, so ``--splits-out`` needs no build).
 
     A split given by the source, or pinned by ``--pin-splits``, is kept. The others come
     from the team's splitter,
@@ -78,28 +83,18 @@ def split_of(b: Build) -> dict[str, str]:
     from ..encoders import get_encoder
     from .selection import read_pins
 
-    pins = read_pins(b.config.pin_splits) if b.config.pin_splits else {}
-    items = [it for it in b.items if it.record.split is None or it.record.split in SPLITS]
-    families = [it.record.meta.get("family") or f"record:{it.id}" for it in items]
-    pinned = {
-        i: it.record.split or pins[it.id]
-        for i, it in enumerate(items)
-        if it.record.split or it.id in pins
-    }
-    ratios = tuple(float(b.config.split_ratios[s]) for s in SPLITS)
-    emb = get_encoder().encode([it.record.conversation for it in items]) if len(items) > 1 else None
+    pins = read_pins(config.pin_splits) if config.pin_splits else {}
+    items = [r for r in records if r.split is None or r.split in SPLITS]
+    families = [r.meta.get("family") or f"record:{r.id}" for r in items]
+    pinned = {i: r.split or pins[r.id] for i, r in enumerate(items) if r.split or r.id in pins}
+    ratios = tuple(float(config.split_ratios[s]) for s in SPLITS)
+    emb = get_encoder().encode([r.conversation for r in items]) if len(items) > 1 else None
     try:
         assigned = assign_splits(families, emb=emb, pinned=pinned, ratios=ratios)
     except ValueError as e:
         raise M2MError(f"cannot assign splits: {e}") from None
-    out = {it.id: s for it, s in zip(items, assigned, strict=True)}
-    out.update(
-        {
-            it.id: it.record.split
-            for it in b.items
-            if it.record.split is not None and it.id not in out
-        }
-    )
+    out = {r.id: s for r, s in zip(items, assigned, strict=True)}
+    out.update({r.id: r.split for r in records if r.split is not None and r.id not in out})
     return out
 
 
@@ -442,32 +437,21 @@ def agreement_section(
     extra: dict[str, str | bytes | Path],
 ) -> dict[str, Any]:
     """Ship the blind summaries and second annotations; their agreement with the released skills."""
-    from ..data.agreement import compare, read_annotations
+    from ..data.agreement import agreement_results, read_annotations
 
     released = {r["id"]: r["skills"] for recs in splits.values() for r in recs}
-    results: dict[str, Any] = {}
     summ = summaries(b, splits)
     if summ:
         extra["construct/summaries.jsonl"] = jsonl_text(summ)
-        results["authored vs ERA-CoT summarization (blind)"] = compare(
-            released, {d["id"]: d["skills"] for d in summ}
-        )
-    for f in annotation_files:
-        f = Path(f)
+    second: dict[str, dict[str, list[str]]] = {}
+    for f in map(Path, annotation_files):
         ann = read_annotations(f)
         unknown = sorted(set(ann) - set(released))
         if unknown:
-            raise M2MError(
-                f"{f}: {len(unknown)} annotated id(s) are not in the version, e.g. {unknown[:3]}"
-            )
+            raise M2MError(f"{f}: {len(unknown)} annotated id(s) are not in the version, e.g. {unknown[:3]}")
         extra[f"annotations/{f.name}"] = f
-        second = {i: a["skills"] for i, a in ann.items()}
-        results[f"authored vs second annotation ({f.name})"] = compare(released, second)
-        if summ:
-            results[f"second annotation ({f.name}) vs ERA-CoT summarization"] = compare(
-                second, {d["id"]: d["skills"] for d in summ}
-            )
-    return results
+        second[f.name] = {i: a["skills"] for i, a in ann.items()}
+    return agreement_results(released, {d["id"]: d["skills"] for d in summ}, second)
 
 
 def read_pipeline(folder: str | Path) -> dict[str, Any]:

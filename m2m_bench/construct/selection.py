@@ -46,22 +46,13 @@ def read_pins(path: str | Path) -> dict[str, str]:
     """``{record id: split}`` from a JSON pin file or a released version folder."""
     path = Path(path)
     if path.is_dir():
-        import pyarrow.parquet as pq
-
         from ..data import verify_folder
+        from ..data._manifest import read_split_records
 
         verify_folder(path)
-        out: dict[str, str] = {}
-        for f in sorted((path / "data").glob("*.parquet")):
-            split = f.name.split("-", 1)[0]
-            if split in SPLITS:
-                out.update(
-                    dict.fromkeys(pq.read_table(f, columns=["id"]).column("id").to_pylist(), split)
-                )
+        out = {r["id"]: s for s, recs in read_split_records(path).items() if s in SPLITS for r in recs}
         if not out:
-            raise M2MError(
-                f"--pin-splits {path}: no train/validation/test parquet files under data/"
-            )
+            raise M2MError(f"--pin-splits {path}: no train/validation/test parquet files under data/")
         return out
     try:
         obj = json.loads(_text(path, "--pin-splits"))

@@ -37,24 +37,14 @@ MAX_BYTES = 50_000_000
 def read_annotations(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{id: {"skills": [...], "action": str | None, "annotator": str}}`` from a JSON Lines
     file; a bad line is an error naming the file, line and field."""
-    import json
+    from ..construct.files import jsonl_objects
 
     path = Path(path)
-    if not path.is_file():
-        raise M2MError(f"{path}: no such annotation file")
-    if path.stat().st_size > MAX_BYTES:
+    if path.is_file() and path.stat().st_size > MAX_BYTES:
         raise M2MError(f"{path}: larger than {MAX_BYTES} bytes")
     out: dict[str, dict[str, Any]] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, obj in jsonl_objects(path):
         where = f"{path}:{n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise M2MError(f"{where}: not valid JSON ({e.msg})") from None
-        if not isinstance(obj, dict):
-            raise M2MError(f"{where}: expected a JSON object")
         rid = obj.get("id")
         if not isinstance(rid, str) or not rid:
             raise M2MError(f"{where}: field 'id' must be a non-empty string")
@@ -154,20 +144,34 @@ def agreement_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def agreement_results(
+    released: Mapping[str, Sequence[str]],
+    summaries: Mapping[str, Sequence[str]],
+    second: Mapping[str, Mapping[str, Sequence[str]]],
+    encoder: Any = None,
+) -> dict[str, Any]:
+    """The card's comparisons: released skills against the blind ERA-CoT summaries and against
+    each second annotation (``{file name: {id: skills}}``), and each second annotation against
+    the summaries."""
+    results: dict[str, Any] = {}
+    if summaries:
+        results["authored vs ERA-CoT summarization (blind)"] = compare(released, summaries, encoder)
+    for name, skills in second.items():
+        results[f"authored vs second annotation ({name})"] = compare(released, skills, encoder)
+        if summaries:
+            results[f"second annotation ({name}) vs ERA-CoT summarization"] = compare(skills, summaries, encoder)
+    return results
+
+
 def version_agreement(folder: str | Path, splits: Mapping[str, list[dict]], encoder: Any = None) -> dict[str, Any]:
-    """The agreement results of a version folder: its released skills against the blind
-    ERA-CoT summaries (``construct/summaries.jsonl``) and each second annotation
-    (``annotations/*.jsonl``), as :func:`m2m_bench.construct.output.agreement_section` computes them."""
+    """:func:`agreement_results` of a version folder: its released skills, the blind summaries
+    (``construct/summaries.jsonl``) and the second annotations (``annotations/*.jsonl``)."""
     folder = Path(folder)
     released = {r["id"]: r["skills"] for recs in splits.values() for r in recs}
-    results: dict[str, Any] = {}
     summ_path = folder / "construct" / "summaries.jsonl"
     summ = {i: a["skills"] for i, a in read_annotations(summ_path).items()} if summ_path.is_file() else {}
-    if summ:
-        results["authored vs ERA-CoT summarization (blind)"] = compare(released, summ, encoder)
-    for f in sorted((folder / "annotations").glob("*.jsonl")):
-        second = {i: a["skills"] for i, a in read_annotations(f).items()}
-        results[f"authored vs second annotation ({f.name})"] = compare(released, second, encoder)
-        if summ:
-            results[f"second annotation ({f.name}) vs ERA-CoT summarization"] = compare(second, summ, encoder)
-    return results
+    second = {
+        f.name: {i: a["skills"] for i, a in read_annotations(f).items()}
+        for f in sorted((folder / "annotations").glob("*.jsonl"))
+    }
+    return agreement_results(released, summ, second, encoder)
